@@ -1,0 +1,64 @@
+"""chemdl_utils: the small, tested library behind the *Deep Learning in Chemistry* course.
+
+Chapters, exercises, tests and benchmarks all import from here, so a chapter cell, an exercise
+check and a benchmark call the same code. Names are loaded lazily: ``import chemdl_utils`` is
+instant, and torch / RDKit are imported the first time a name that needs them is used.
+
+The public API is ``__all__`` below; every name is documented in ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+# module -> public names it provides (each module's own ``__all__``; tests keep them in sync)
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "device": ("get_device", "device_summary", "seed_everything", "is_gpu"),
+    "chem": (
+        "ATOM_ONE_HOT_DIM",
+        "BOND_ONE_HOT_DIM",
+        "FEATURIZATION_VERSION",
+        "LECTURE_ATOM_FEATURES",
+        "LECTURE_BOND_FEATURES",
+        "Feature",
+        "FeaturizationFailure",
+        "FeaturizationResult",
+        "Featurizer",
+        "InvalidSmilesError",
+        "atom_categories",
+        "atom_features",
+        "atom_table",
+        "bond_categories",
+        "bond_features",
+        "bond_table",
+        "feature_table",
+        "featurize_many",
+        "mol_from_smiles",
+        "mol_to_graph",
+        "one_hot_atoms",
+        "one_hot_bonds",
+        "quiet_rdkit",
+        "smiles_to_graph",
+    ),
+    "progress": ("progress",),
+}
+
+_NAME_TO_MODULE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = ["__version__", *sorted(_NAME_TO_MODULE)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAME_TO_MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chemdl_utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # cache: later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,105 @@
+"""The ``chemdl`` command: build and serve the book, show the set-up, grade assignments."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import platform
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ._version import __version__
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (subcommands ``info``, ``book``, and ``grade`` where installed)."""
+    parser = argparse.ArgumentParser(
+        prog="chemdl",
+        description="Deep Learning in Chemistry: course tools for readers, students and instructors.",
+    )
+    parser.add_argument("--version", action="version", version=f"chemdl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = sub.add_parser("info", help="versions, device and data files found")
+    info.set_defaults(func=_cmd_info)
+
+    book = sub.add_parser("book", help="build or serve the executed book")
+    book_sub = book.add_subparsers(dest="book_command", metavar="ACTION")
+    build = book_sub.add_parser("build", help="execute the chapters and build _build/html")
+    build.add_argument("--root", type=Path, default=None, help="book root (default: found from cwd)")
+    build.add_argument("--output", type=Path, default=None, help="folder to hold _build (default: root)")
+    build.add_argument("--all", action="store_true", help="rebuild every page, not just changed ones")
+    build.add_argument("--no-strict", action="store_true", help="do not fail on Sphinx warnings")
+    build.set_defaults(func=_cmd_book_build)
+    serve = book_sub.add_parser("serve", help="serve the built book on localhost")
+    serve.add_argument("--html", type=Path, default=None, help="built site (default: _build/html)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.set_defaults(func=_cmd_book_serve)
+    book.set_defaults(func=lambda args: _missing_action(book))
+
+    if importlib.util.find_spec("chemdl_utils.grading.cli") is not None:
+        from .grading.cli import register
+
+        register(sub)
+    return parser
+
+
+def _missing_action(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .device import device_summary
+
+    print(f"chemdl_utils {__version__} on Python {platform.python_version()} ({platform.platform()})")
+    for dist in ("torch", "torch-geometric", "rdkit", "datamol", "nbgrader", "jupyter-book", "ipywidgets", "plotly"):
+        try:
+            print(f"  {dist:16s} {version(dist)}")
+        except PackageNotFoundError:
+            print(f"  {dist:16s} not installed")
+    print(f"device: {device_summary()}")
+    if importlib.util.find_spec("chemdl_utils.data") is not None:
+        from . import data
+
+        lister = getattr(data, "dataset_status", None)
+        if lister is not None:
+            print("datasets:")
+            for line in lister():
+                print(f"  {line}")
+    return 0
+
+
+def _cmd_book_build(args: argparse.Namespace) -> int:
+    from .book import build_book
+
+    html = build_book(args.root, args.output, strict=not args.no_strict, rebuild_all=args.all)
+    print(f"Built {html / 'index.html'}")
+    return 0
+
+
+def _cmd_book_serve(args: argparse.Namespace) -> int:
+    from .book import serve_book
+
+    serve_book(args.html, host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``chemdl``; returns the exit status. User errors print one line, exit 1."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        print(f"chemdl: error: {exc}", file=sys.stderr)
+        return 1

@@ -29,7 +29,7 @@ serve: book
 	$(VENV)/bin/chemdl book serve
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 clean:
 	rm -rf _build

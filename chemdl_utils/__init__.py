@@ -42,6 +42,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "one_hot_bonds",
         "quiet_rdkit",
         "smiles_to_graph",
+        "DESCRIPTOR_NAMES",
+        "morgan_fingerprints",
+        "rdkit_descriptors",
     ),
     "progress": ("progress",),
 }

@@ -18,11 +18,15 @@ from .features import (
     atom_features,
     bond_features,
 )
+from .fingerprints import DESCRIPTOR_NAMES, morgan_fingerprints, rdkit_descriptors
 from .graph import mol_to_graph, smiles_to_graph
 from .mol import InvalidSmilesError, mol_from_smiles, quiet_rdkit
 from .tables import atom_table, bond_table, feature_table
 
 __all__ = [
+    "DESCRIPTOR_NAMES",
+    "morgan_fingerprints",
+    "rdkit_descriptors",
     "ATOM_ONE_HOT_DIM",
     "BOND_ONE_HOT_DIM",
     "FEATURIZATION_VERSION",

@@ -4,7 +4,7 @@ Chapters, exercises, tests and benchmarks all import from here, so a chapter cel
 check and a benchmark call the same code. Names are loaded lazily: ``import chemdl_utils`` is
 instant, and torch / RDKit are imported the first time a name that needs them is used.
 
-The public API is ``__all__`` below; every name is documented in ``docs/api.md``.
+The public API is ``__all__`` below (``chemdl_utils.progress.progress`` is the shared progress bar); every name is documented in ``docs/api.md``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "morgan_fingerprints",
         "rdkit_descriptors",
     ),
-    "progress": ("progress",),
 }
 
 _NAME_TO_MODULE = {name: module for module, names in _EXPORTS.items() for name in names}

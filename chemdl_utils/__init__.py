@@ -48,6 +48,21 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+_EXPORTS["data"] = (
+    "DatasetError",
+    "DatasetInfo",
+    "MoleculeGraphDataset",
+    "cache_dir",
+    "dataset_info",
+    "dataset_status",
+    "list_datasets",
+    "load_conformers",
+    "load_dataset",
+    "murcko_scaffold",
+    "random_split",
+    "scaffold_split",
+)
+
 _NAME_TO_MODULE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = ["__version__", *sorted(_NAME_TO_MODULE)]

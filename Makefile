@@ -15,11 +15,15 @@ STAMP := $(VENV)/.chemdl-installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# npm ci: MathJax, require.js and the Jupyter widgets manager, pinned in package-lock.json; the
+# book serves them itself so it works offline (chemdl_utils/site copies them into _build/html)
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[test]"
+	@command -v npm >/dev/null || { echo "npm is needed to install the book's JavaScript assets: apt-get install npm (or nodejs from nodejs.org)"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $(STAMP)
 
 book: venv

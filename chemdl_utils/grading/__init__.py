@@ -1,0 +1,47 @@
+"""The instructor's grading pipeline on nbgrader's Python API (``chemdl grade ...``).
+
+One module per step, each usable alone:
+
+==============  =====================================================================
+``course``      where the course's folders and gradebook are (:class:`Course`)
+``release``     generate ``exercises/`` from ``solutions/``; check they are in sync
+``collect``     LMS zip / folder of files -> ``submitted/<student>/<assignment>/``
+``sanitize``    validate, identify and restore submitted notebooks (nbgrader preprocessors)
+``execute``     run one notebook in a separate, limited (and isolated) process
+``score``       nbgrader's scoring rules on an executed notebook
+``gradebook``   nbgrader's database plus the autograde history; one transaction per submission
+``autograde``   the parallel pipeline and its summary
+``feedback``    HTML feedback per student
+``export``      grades (and history) as CSV
+``report``      per-question statistics, hardest questions, plot
+``cli``         the ``chemdl grade`` subcommands
+==============  =====================================================================
+
+Submodules are imported on first use, so ``import chemdl_utils.grading`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "course": ("Course",),
+    "release": ("release_assignment", "check_release"),
+    "collect": ("collect_submissions", "CollectReport"),
+    "execute": ("Limits", "ExecutionResult", "execute_submission"),
+    "autograde": ("autograde_assignment", "AutogradeSummary", "Outcome"),
+    "feedback": ("generate_feedback",),
+    "export": ("export_grades", "export_history"),
+    "report": ("question_table", "write_report"),
+}
+_NAME_TO_MODULE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_NAME_TO_MODULE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAME_TO_MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chemdl_utils.grading' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

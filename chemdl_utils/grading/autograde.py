@@ -1,0 +1,364 @@
+"""``autograde``: grade every submission of an assignment, in parallel, each in its own working copy.
+
+Per submission the pipeline is a chain of small steps:
+
+1. **prepare** (parent): copy the submission into a fresh working copy, lay the assignment's
+   released files (data, helper modules) over it as nbgrader does, find which file is which
+   notebook (:func:`~chemdl_utils.grading.sanitize.match_notebooks`), validate it, and restore
+   locked/test cells from the gradebook (:func:`~chemdl_utils.grading.sanitize.restore_notebook`);
+2. **execute** (worker thread -> sandboxed process):
+   :func:`~chemdl_utils.grading.trusted_tests.secure_execute` runs the student's cells in the
+   OS sandbox and evaluates the instructor's test cells in this trusted process, on plain values
+   sent back from the kernel (so a student cannot rig ``==``, ``numpy.allclose`` or the checks);
+3. **score** (parent): :func:`~chemdl_utils.grading.score.score_notebook`, then
+   :func:`~chemdl_utils.grading.gradebook.save_grades` in one transaction per submission,
+   and the executed copy is written to ``autograded/<student>/<assignment>/``.
+
+The gradebook is only touched by the calling thread, one submission at a time, so results do not
+depend on the number of workers. One broken submission never stops the others: every problem
+becomes an :class:`Outcome` (``graded``, ``failed`` with a reason, or ``missing``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import nbformat
+
+from ..progress import progress
+from .collect import read_timestamp
+from .course import Course
+from .execute import ExecutionResult, Limits
+from .trusted_tests import secure_execute
+from .gradebook import (
+    HistoryRow,
+    ensure_assignment,
+    known_assignments,
+    open_gradebook,
+    record_history,
+    save_grades,
+)
+from .sanitize import SubmissionError, match_notebooks, read_notebook, restore_notebook
+from .score import NotebookScore, missing_notebook_score, score_notebook
+
+__all__ = ["Outcome", "AutogradeSummary", "autograde_assignment", "default_workers"]
+
+
+def default_workers() -> int:
+    """Number of CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str  #: graded | failed | missing
+    score: float | None = None
+    max_score: float | None = None
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    needs_manual_grade: bool = False
+    duration_s: float = 0.0
+
+    def line(self) -> str:
+        """One summary line: student, status, score and why."""
+        if self.status == "graded":
+            head = f"{self.student:<20} graded  {self.score:g}/{self.max_score:g}"
+            if self.needs_manual_grade:
+                head += " (+ manual grading pending)"
+        else:
+            head = f"{self.student:<20} {self.status:<7}"
+        detail = "; ".join(([self.reason] if self.reason else []) + self.notes)
+        return f"{head}  {detail}".rstrip()
+
+
+@dataclass
+class AutogradeSummary:
+    """All outcomes of one ``autograde`` run."""
+
+    assignment: str
+    run_id: str
+    outcomes: list[Outcome]
+    workers: int
+    elapsed_s: float
+    isolation: str = "none"
+
+    def by_status(self, status: str) -> list[Outcome]:
+        """Outcomes with ``status``."""
+        return [o for o in self.outcomes if o.status == status]
+
+    def get(self, student: str) -> Outcome:
+        """The outcome of ``student`` (``KeyError`` if none)."""
+        for o in self.outcomes:
+            if o.student == student:
+                return o
+        raise KeyError(student)
+
+    def lines(self) -> list[str]:
+        """The printed summary: one line per student, then the totals."""
+        out = [o.line() for o in sorted(self.outcomes, key=lambda o: (o.status != "graded", o.student))]
+        graded = len(self.by_status("graded"))
+        rate = graded / self.elapsed_s * 60 if self.elapsed_s > 0 else 0.0
+        out.append(
+            f"{self.assignment}: {graded} graded, {len(self.by_status('failed'))} failed, "
+            f"{len(self.by_status('missing'))} missing in {self.elapsed_s:.1f} s "
+            f"({rate:.1f} submissions/min, {self.workers} workers, isolation: {self.isolation})"
+        )
+        return out
+
+
+@dataclass
+class _Job:
+    student: str
+    folder: Path
+    workdir: Path
+    timestamp: dt.datetime | None
+    sha256: str
+    notebooks: dict[str, Path] = field(default_factory=dict)  #: notebook id -> sanitized file in workdir
+    sources: dict[str, Path] = field(default_factory=dict)  #: notebook id -> instructor source (hidden tests)
+    redact: tuple[str, ...] = ()  #: instructor paths that must never appear in a graded copy
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _skip_links(directory: str, names: list[str]) -> list[str]:
+    """``copytree`` ignore rule: never follow a symlink out of a submission; no checkpoints."""
+    return [n for n in names if n == ".ipynb_checkpoints" or os.path.islink(os.path.join(directory, n))]
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        h.update(path.relative_to(folder).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _students(course: Course, assignment: str, only: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """(students with a submission folder, students known elsewhere without one)."""
+    submitted = sorted(
+        p.name for p in course.submitted_dir.glob("*")
+        if (p / assignment).is_dir() and not p.name.startswith(".")
+    ) if course.submitted_dir.is_dir() else []
+    with open_gradebook(course) as gb:
+        known = sorted(s.id for s in gb.students)
+    if only:
+        wanted = list(dict.fromkeys(only))
+        return [s for s in wanted if s in submitted], [s for s in wanted if s not in submitted]
+    return submitted, [s for s in known if s not in submitted]
+
+
+def _prepare(course: Course, assignment: str, student: str, scratch: Path, expected: dict[str, set[str]],
+             others: dict, max_scores: dict) -> _Job | Outcome:
+    """Working copy + matched, validated, restored notebooks; an Outcome when nothing can be graded."""
+    folder = course.submitted_dir / student / assignment
+    workdir = scratch / student
+    shutil.copytree(folder, workdir, ignore=_skip_links)
+    source = course.require_assignment(assignment)
+    # the released files (never the instructor's source folder) always win, as in nbgrader
+    release = course.release_dir / assignment
+    for path in (release if release.is_dir() else source).rglob("*"):
+        if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.parts:
+            dest = workdir / path.relative_to(release if release.is_dir() else source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+    job = _Job(student, folder, workdir, read_timestamp(folder), _digest(folder),
+               redact=(str(course.root), str(course.workspace)))
+    match = match_notebooks(folder, expected, others)
+    for nb_id, other in match.wrong_assignment.items():
+        why = f"{nb_id}.ipynb is a notebook from a different assignment ({other!r})"
+        return Outcome(student, "failed", reason=why)
+    problems = dict(match.invalid)
+    if match.missing and not match.found and not problems:
+        files = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")) or "none"
+        return Outcome(student, "missing", reason=f"no {' or '.join(n + '.ipynb' for n in match.missing)} "
+                                                  f"in the submission (files: {files})")
+    for nb_id, rel in match.renamed.items():
+        job.notes.append(f"renamed: graded '{rel}' as {nb_id}.ipynb")
+    extra = [e for e in match.extra if not (source / e).is_file()]
+    if extra:
+        job.notes.append(f"extra files kept: {', '.join(extra)}")
+    for nb_id in match.missing:
+        job.missing.append(nb_id)
+        job.notes.append(f"{nb_id}.ipynb missing (scored 0)")
+    for nb_id, path in match.found.items():
+        try:
+            nb = read_notebook(path)
+            nb, notes = restore_notebook(nb, db_url=course.db_url, course_id=course.course_id,
+                                         assignment=assignment, notebook_id=nb_id, student=student)
+        except SubmissionError as exc:
+            problems[nb_id] = str(exc)
+            continue
+        job.notes.extend(notes)
+        target = workdir / f"{nb_id}.ipynb"
+        if path.name != target.name:
+            (workdir / path.relative_to(folder)).unlink(missing_ok=True)
+        nbformat.write(nb, target)
+        job.notebooks[nb_id] = target
+        job.sources[nb_id] = source / f"{nb_id}.ipynb"
+    if problems:
+        return Outcome(student, "failed", reason="; ".join(problems.values()))
+    return job
+
+
+def _execute(job: _Job, limits: Limits) -> dict[str, ExecutionResult]:
+    """Worker: run the job's notebooks one after another in its working copy."""
+    results = {}
+    for nb_id, path in job.notebooks.items():
+        try:
+            # the student's code runs sandboxed; the hidden tests run here, on plain values only
+            results[nb_id] = secure_execute(path, job.workdir, limits, job.sources[nb_id], redact=job.redact)
+        except Exception as exc:  # never let one submission break the pool
+            results[nb_id] = ExecutionResult("failed", reason=f"{type(exc).__name__}: {exc}")
+    return results
+
+
+def _finish(course: Course, assignment: str, job: _Job, results: dict[str, ExecutionResult],
+            max_scores: dict[str, dict[str, float]], run_id: str, gb) -> Outcome:
+    """Parent: score, save in one transaction, write the autograded copy."""
+    failures = [f"{nb_id}.ipynb: {r.reason}" for nb_id, r in results.items() if not r.ok]
+    duration = sum(r.duration_s for r in results.values())
+    if failures:
+        return Outcome(job.student, "failed", reason="; ".join(failures), notes=job.notes,
+                       duration_s=duration)
+    scores: list[NotebookScore] = []
+    notes = list(job.notes)
+    for nb_id, result in results.items():
+        scores.append(score_notebook(result.notebook, nb_id, max_scores[nb_id], result.cell_status))
+        notes.extend(f"{nb_id}.ipynb: {p}" for p in result.problems())
+    for nb_id in job.missing:
+        scores.append(missing_notebook_score(nb_id, max_scores[nb_id]))
+    auto = sum(s.score for s in scores)
+    maximum = sum(s.max_score for s in scores)
+    history = HistoryRow(run_id, assignment, job.student, "graded", auto, maximum, job.timestamp, job.sha256,
+                         "; ".join(notes), duration)
+    save_grades(gb, assignment, job.student, job.timestamp, scores, history)
+    _write_autograded(course, assignment, job, results)
+    return Outcome(job.student, "graded", auto, maximum, notes=notes,
+                   needs_manual_grade=any(s.needs_manual_grade for s in scores), duration_s=duration)
+
+
+def _write_autograded(course: Course, assignment: str, job: _Job,
+                      results: dict[str, ExecutionResult]) -> None:
+    target = course.autograded_dir / job.student / assignment
+    tmp = target.with_name(f".{assignment}.writing")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shutil.copytree(job.folder, tmp, ignore=lambda d, names: _skip_links(d, names)
+                    + [n for n in names if n.endswith(".ipynb")])
+    for nb_id, result in results.items():
+        nbformat.write(result.notebook, tmp / f"{nb_id}.ipynb")
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+
+
+def _has_grade(gb, assignment: str, student: str) -> bool:
+    from nbgrader.api import MissingEntry
+
+    try:
+        gb.find_submission(assignment, student)
+    except MissingEntry:
+        return False
+    return True
+
+
+def autograde_assignment(
+    course: Course,
+    assignment: str,
+    *,
+    workers: int | None = None,
+    limits: Limits | None = None,
+    students: Iterable[str] | None = None,
+    scratch_dir: Path | None = None,
+    show_progress: bool = True,
+) -> AutogradeSummary:
+    """Autograde every submission of ``assignment`` (or only ``students``); returns the summary.
+
+    ``workers`` notebooks run at the same time (default: the number of cores). Grades are written
+    to the course's gradebook; each attempt is appended to the history table.
+    """
+    from .execute import isolation_mode
+
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    limits = limits or Limits()
+    course.require_assignment(assignment)
+    try:  # fail fast, once, when the required isolation is not available
+        isolation = isolation_mode()
+    except Exception as exc:
+        raise RuntimeError(f"cannot isolate student code: {exc}") from exc
+    course.ensure_workspace()
+    ensure_assignment(course, assignment)
+    start = time.monotonic()
+    run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    present, absent = _students(course, assignment, students)
+    with open_gradebook(course) as gb:
+        known = known_assignments(gb)
+        a = gb.find_assignment(assignment)
+        max_scores = {nb.name: {c.name: float(c.max_score) for c in nb.grade_cells} for nb in a.notebooks}
+    expected = known.pop(assignment)
+    outcomes: list[Outcome] = [
+        Outcome(s, "missing", reason=f"no submission folder {course.submitted_dir / s / assignment}")
+        for s in absent
+    ]
+    scratch = Path(tempfile.mkdtemp(prefix=f"chemdl-autograde-{assignment}-", dir=scratch_dir))
+    os.chmod(scratch, 0o711)  # sandbox uids must reach their own working copy, nothing else
+    try:
+        bar = progress(None, total=len(present), desc=f"autograde {assignment}", enabled=show_progress,
+                       unit="sub")
+        with open_gradebook(course) as gb, cf.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures: dict[cf.Future, _Job] = {}
+            for student in present:  # workers start on the first submission while the next is prepared
+                try:
+                    prepared = _prepare(course, assignment, student, scratch, expected, known, max_scores)
+                except Exception as exc:  # an unexpected problem with one submission stays with it
+                    why = f"could not prepare: {type(exc).__name__}: {exc}"
+                    prepared = Outcome(student, "failed", reason=why)
+                if isinstance(prepared, Outcome):
+                    outcomes.append(prepared)
+                    bar.update(1)
+                else:
+                    futures[pool.submit(_execute, prepared, limits)] = prepared
+            for future in cf.as_completed(futures):
+                job = futures[future]
+                try:
+                    outcome = _finish(course, assignment, job, future.result(), max_scores, run_id, gb)
+                except Exception as exc:
+                    why = f"could not score: {type(exc).__name__}: {exc}"
+                    outcome = Outcome(job.student, "failed", reason=why, notes=job.notes)
+                outcomes.append(outcome)
+                bar.update(1)
+            bar.close()
+            for outcome in outcomes:
+                if outcome.status != "graded":
+                    sub = course.submitted_dir / outcome.student / assignment
+                    if _has_grade(gb, assignment, outcome.student):
+                        outcome.notes.append("the earlier grade is kept")
+                    elif sub.is_dir():  # listed in exports (not submitted) until it is graded
+                        gb.update_or_create_student(outcome.student)
+                    record_history(gb, HistoryRow(
+                        run_id, assignment, outcome.student, outcome.status, None, None,
+                        read_timestamp(sub) if sub.is_dir() else None, None,
+                        "; ".join([outcome.reason] + outcome.notes), outcome.duration_s,
+                    ))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    outcomes.sort(key=lambda o: o.student)
+    return AutogradeSummary(assignment, run_id, outcomes, workers, time.monotonic() - start, isolation)

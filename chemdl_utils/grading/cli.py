@@ -1,0 +1,197 @@
+"""``chemdl grade ...``: the instructor's subcommands (registered by ``chemdl_utils.cli``).
+
+    chemdl grade release [ASSIGNMENT] [--check]
+    chemdl grade collect ASSIGNMENT SOURCE [--map CSV] [--dry-run]
+    chemdl grade autograde ASSIGNMENT [--workers N] [--student ID ...]
+                           [--cell-timeout S] [--timeout S] [--memory MB]
+    chemdl grade feedback ASSIGNMENT [--student ID ...]
+    chemdl grade export [--assignment A ...] [--by-question] [--history] [-o FILE]
+    chemdl grade report ASSIGNMENT [-o DIR]
+
+Every subcommand takes ``--course DIR`` (default: found from cwd), ``--workspace DIR`` (default
+``instructor/``) and ``--db URL`` (default SQLite in the workspace; ``postgresql://...`` works).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("course")
+    g.add_argument("--course", type=Path, default=None,
+                   help="course root with solutions/ (default: found from cwd)")
+    g.add_argument("--workspace", type=Path, default=None,
+                   help="instructor workspace (default: $CHEMDL_INSTRUCTOR_DIR or COURSE/instructor)")
+    g.add_argument("--db", default=None, metavar="URL",
+                   help="gradebook URL (default: $CHEMDL_GRADEBOOK_URL or sqlite:///WORKSPACE/gradebook.db)")
+
+
+def _course(args: argparse.Namespace):
+    from .course import Course
+
+    return Course.from_root(args.course, workspace=args.workspace, db_url=args.db)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``grade`` and its subcommands to the ``chemdl`` parser."""
+    grade = subparsers.add_parser(
+        "grade", help="release, collect, autograde, feedback, export, report (nbgrader)",
+        description="The instructor's grading pipeline on nbgrader: release -> collect -> autograde -> "
+                    "feedback -> export/report.",
+    )
+    sub = grade.add_subparsers(dest="grade_command", metavar="STEP")
+
+    p = sub.add_parser("release", help="generate exercises/ from solutions/ (or --check they are in sync)",
+                       description="Run nbgrader generate_assignment from solutions/ into exercises/ and "
+                                   "record the assignment in the gradebook. With --check, only compare "
+                                   "and exit 1 on drift.")
+    p.add_argument("assignment", nargs="?", help="assignment folder name (default: every assignment)")
+    p.add_argument("--check", action="store_true",
+                   help="verify exercises/ matches a fresh generation; change nothing")
+    _common(p)
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("collect",
+                       help="copy submissions (folder or LMS zip) into submitted/<student>/<assignment>/",
+                       description="Map downloaded files (Moodle, Canvas, studentid_notebook.ipynb, folder "
+                                   "per student) to student ids and write nbgrader's submitted/ layout "
+                                   "with timestamps.")
+    p.add_argument("assignment", help="assignment the files belong to")
+    p.add_argument("source", type=Path, help="folder or .zip with the downloaded submissions")
+    p.add_argument("--map", type=Path, default=None, dest="mapping",
+                   help="CSV with student_id and lms_id and/or name columns")
+    p.add_argument("--dry-run", action="store_true", help="report what would be collected; write nothing")
+    _common(p)
+    p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("autograde", help="execute and score every submission in parallel, isolated",
+                       description="Grade every submission of ASSIGNMENT in its own working copy and "
+                                   "process: "
+                                   "locked cells restored, per-cell and per-notebook timeouts, memory limit. "
+                                   "Prints one line per student: graded, failed (with the reason) or "
+                                   "missing.")
+    p.add_argument("assignment", help="assignment to grade")
+    p.add_argument("--workers", type=int, default=None,
+                   help="notebooks run at once (default: number of cores)")
+    p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
+    p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell (default 120)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per notebook (default 900)")
+    p.add_argument("--memory", type=int, default=4096, metavar="MB",
+                   help="memory limit per kernel (default 4096)")
+    _common(p)
+    p.set_defaults(func=_cmd_autograde)
+
+    p = sub.add_parser("feedback", help="write one feedback HTML per student notebook",
+                       description="Generate feedback/<student>/<assignment>/<notebook>.html from the "
+                                   "autograded "
+                                   "notebooks and the gradebook (nbgrader generate_feedback).")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
+    _common(p)
+    p.set_defaults(func=_cmd_feedback)
+
+    p = sub.add_parser("export", help="grades (or the autograde history) as CSV",
+                       description="One row per student and assignment: score, max_score, percent, "
+                                   "whether manual "
+                                   "grading is pending. --history writes every autograde attempt instead.")
+    p.add_argument("--assignment", action="append", default=None, help="only this assignment (repeatable)")
+    p.add_argument("--by-question", action="store_true", help="add one column per graded cell")
+    p.add_argument("--history", action="store_true", help="export the autograde history instead of grades")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="CSV file (default: WORKSPACE/reports/grades.csv)")
+    _common(p)
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("report", help="per-question score distributions and the hardest questions",
+                       description="Write ASSIGNMENT-questions.csv/.md/.png: statistics per graded cell, "
+                                   "hardest first, and a plot of the score distributions.")
+    p.add_argument("assignment")
+    p.add_argument("-o", "--output", type=Path, default=None, help="folder (default: WORKSPACE/reports)")
+    p.add_argument("--hardest", type=int, default=3, help="how many hardest questions to name (default 3)")
+    _common(p)
+    p.set_defaults(func=_cmd_report)
+
+    grade.set_defaults(func=lambda args: (grade.print_help(), 2)[1])
+    return grade
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from .release import check_release, release_assignment
+
+    course = _course(args)
+    names = [args.assignment] if args.assignment else course.assignments()
+    if not names:
+        raise FileNotFoundError(f"no assignments in {course.source_dir}")
+    status = 0
+    for name in names:
+        if args.check:
+            problems = check_release(course, name)
+            for line in problems:
+                print(line)
+            print(f"{name}: {'in sync' if not problems else f'{len(problems)} difference(s)'}")
+            status = status or (1 if problems else 0)
+        else:
+            files = release_assignment(course, name)
+            print(f"{name}: released {len(files)} file(s) to {course.release_dir / name}")
+    return status
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from .collect import collect_submissions
+
+    report = collect_submissions(_course(args), args.assignment, args.source, args.mapping,
+                                 dry_run=args.dry_run)
+    for line in report.lines():
+        print(line)
+    print(f"{args.assignment}: {len(report.collected)} collected, {len(report.unchanged)} unchanged, "
+          f"{len(report.unmatched)} unmatched file(s)" + (" (dry run)" if args.dry_run else ""))
+    return 0
+
+
+def _cmd_autograde(args: argparse.Namespace) -> int:
+    from .autograde import autograde_assignment
+    from .execute import Limits
+
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, memory_mb=args.memory)
+    summary = autograde_assignment(_course(args), args.assignment, workers=args.workers, limits=limits,
+                                   students=args.student)
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from .feedback import generate_feedback
+
+    out = generate_feedback(_course(args), args.assignment, args.student)
+    for student, files in out.items():
+        print(f"{student}: {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_grades, export_history
+
+    course = _course(args)
+    if args.history:
+        path = args.output or course.reports_dir / "history.csv"
+        one = args.assignment[0] if args.assignment and len(args.assignment) == 1 else None
+        print(f"wrote {export_history(course, path, one)}")
+    else:
+        path = args.output or course.reports_dir / "grades.csv"
+        print(f"wrote {export_grades(course, path, args.assignment, by_question=args.by_question)}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    paths = write_report(_course(args), args.assignment, args.output, hardest=args.hardest)
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    print(Path(paths["md"]).read_text().splitlines()[-1])
+    return 0

@@ -211,6 +211,8 @@ def collect_submissions(
 ) -> CollectReport:
     """Copy the submissions in ``source`` (folder or zip) into ``submitted/<student>/<assignment>/``."""
     notebook_names = tuple(p.stem for p in course.source_notebooks(assignment))
+    others = {p.stem: a for a in course.assignments() if a != assignment for p in course.source_notebooks(a)
+              if p.stem not in notebook_names}
     keys = load_mapping(mapping) if mapping is not None else None
     report = CollectReport()
     per_student: dict[str, dict[str, _Entry]] = {}
@@ -227,6 +229,10 @@ def collect_submissions(
             report.unmatched.append((rel, f"larger than {MAX_FILE_BYTES >> 20} MB, skipped"))
             continue
         parsed = parse_submission_name(rel, notebook_names)
+        other = _other_assignment(PurePosixPath(rel).name, parsed, notebook_names, others)
+        if other is not None:  # e.g. ada_graphs.ipynb in a download collected for neurons
+            report.unmatched.append((rel, f"named as a notebook of assignment {other!r}, skipped"))
+            continue
         if parsed is None:
             report.unmatched.append((rel, "names no student (expected e.g. studentid_neurons.ipynb)"))
             continue
@@ -251,6 +257,17 @@ def collect_submissions(
         everyone = sorted(set(keys.values()))
         report.no_submission = [s for s in everyone if s not in per_student]
     return report
+
+
+def _other_assignment(filename: str, parsed: ParsedName | None, notebook_names: tuple[str, ...],
+                      others: dict[str, str]) -> str | None:
+    """The other assignment a file's name points at (``<id>_<other notebook>.ipynb``), if any."""
+    if parsed is not None and PurePosixPath(parsed.filename).stem in notebook_names:
+        return None
+    for stem, assignment in others.items():
+        if filename.endswith(f"_{stem}.ipynb") or filename == f"{stem}.ipynb":
+            return assignment
+    return None
 
 
 def _strip_wrapper(entries: list, notebook_names: tuple[str, ...]) -> list:

@@ -25,6 +25,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple[s
     for assignment in AUTOGRADED_MAX:
         shutil.copy(REPO / "solutions" / assignment / f"{assignment}.ipynb", inbox / f"ada_{assignment}.ipynb")
         shutil.copy(REPO / "exercises" / assignment / f"{assignment}.ipynb", inbox / f"blank_{assignment}.ipynb")
+    _write_mallory(inbox / "mallory_neurons.ipynb")
     common = ["--course", str(REPO), "--workspace", str(workspace)]
     assert main(["grade", "release", "--check", *common]) == 0
     for assignment in AUTOGRADED_MAX:
@@ -37,6 +38,32 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple[s
     with out.open() as fh:
         rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(fh)}
     return workspace, rows
+
+
+def _write_mallory(path: Path) -> None:
+    """The neurons solution with a wrong Q1 (no sigmoid) and the check helpers redefined as no-ops
+    in the student's kernel, the way a student who read the test cells would try to pass them."""
+    import nbformat
+
+    nb = nbformat.read(REPO / "solutions" / "neurons" / "neurons.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "q1-neuron-forward":
+            cell.source = "def neuron(x, w, b):\n    return float(np.dot(w, x)) + float(b)\n"
+    disable = ("def _ok(*args, **kwargs):\n    return None\n"
+               "check_array = check_callable = check_float = check_module = check_tensor = _ok\n"
+               "import chemdl_utils.checks\nchemdl_utils.checks.check_float = _ok\n")
+    nb.cells.insert(2, nbformat.v4.new_code_cell(disable))
+    nbformat.write(nb, path)
+
+
+def test_redefined_check_helpers_do_not_pass_a_wrong_answer(graded):
+    _, rows = graded
+    assert float(rows[("mallory", "neurons")]["score"]) == AUTOGRADED_MAX["neurons"] - 2  # Q1's 2 points
+
+
+def test_a_notebook_named_for_another_assignment_is_not_collected(graded):
+    _, rows = graded
+    assert rows[("mallory", "graphs")]["submitted"] == "no"  # mallory_neurons.ipynb stays with neurons
 
 
 @pytest.mark.parametrize("assignment", sorted(AUTOGRADED_MAX))

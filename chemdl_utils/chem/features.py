@@ -66,6 +66,17 @@ LECTURE_BOND_FEATURES: tuple[Feature, ...] = (
 )
 
 
+def atoms_of(mol: Chem.Mol) -> list[Chem.Atom]:
+    """The atoms of ``mol`` in RDKit order (index access: much faster than ``mol.GetAtoms()``,
+    whose Python sequence wrapper dominates featurization time)."""
+    return [mol.GetAtomWithIdx(i) for i in range(mol.GetNumAtoms())]
+
+
+def bonds_of(mol: Chem.Mol) -> list[Chem.Bond]:
+    """The bonds of ``mol`` in RDKit order (see :func:`atoms_of`)."""
+    return [mol.GetBondWithIdx(i) for i in range(mol.GetNumBonds())]
+
+
 def _lecture_atom_rows(mol: Chem.Mol) -> np.ndarray:
     # Written out (rather than looping over LECTURE_ATOM_FEATURES) because this is the hot path
     # of every dataset; tests check it equals the generic Feature-based computation.
@@ -78,13 +89,13 @@ def _lecture_atom_rows(mol: Chem.Mol) -> np.ndarray:
             a.GetMass(),
             a.IsInRing(),
         )
-        for a in mol.GetAtoms()
+        for a in atoms_of(mol)
     ]
     return np.array(rows, dtype=np.float32).reshape(-1, 6)
 
 
 def _lecture_bond_rows(mol: Chem.Mol) -> np.ndarray:
-    rows = [(int(b.GetBondType()), int(b.GetStereo())) for b in mol.GetBonds()]
+    rows = [(int(b.GetBondType()), int(b.GetStereo())) for b in bonds_of(mol)]
     return np.array(rows, dtype=np.float32).reshape(-1, 2)
 
 
@@ -117,18 +128,16 @@ class Featurizer:
         """``(n_atoms, 6 + extras)`` float32 matrix, one row per atom in RDKit order."""
         _check_mol(mol)
         base = _lecture_atom_rows(mol)
-        return _append(base, mol.GetAtoms(), self.extra_atom_features)
+        return _append(base, atoms_of(mol), self.extra_atom_features) if self.extra_atom_features else base
 
     def bond_features(self, mol: Chem.Mol) -> np.ndarray:
         """``(n_bonds, 2 + extras)`` float32 matrix, one row per bond in RDKit order."""
         _check_mol(mol)
         base = _lecture_bond_rows(mol)
-        return _append(base, mol.GetBonds(), self.extra_bond_features)
+        return _append(base, bonds_of(mol), self.extra_bond_features) if self.extra_bond_features else base
 
 
 def _append(base: np.ndarray, items: Sequence, extras: Sequence[Feature]) -> np.ndarray:
-    if not extras:
-        return base
     extra = np.array([[float(f.compute(it)) for f in extras] for it in items], dtype=np.float32)
     return np.hstack([base, extra.reshape(len(base), len(extras))])
 

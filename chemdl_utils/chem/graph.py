@@ -7,7 +7,7 @@ import torch
 from rdkit import Chem
 from torch_geometric.data import Data
 
-from .features import Featurizer, _DEFAULT, _check_mol
+from .features import Featurizer, _DEFAULT, _check_mol, bonds_of
 from .mol import mol_from_smiles
 
 __all__ = ["smiles_to_graph", "mol_to_graph"]
@@ -28,7 +28,7 @@ def mol_to_graph(mol: Chem.Mol, featurizer: Featurizer | None = None, smiles: st
     x = featurizer.atom_features(mol)
     bond_attr = featurizer.bond_features(mol)
     ends = np.array(
-        [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()], dtype=np.int64
+        [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in bonds_of(mol)], dtype=np.int64
     ).reshape(-1, 2)
     # interleave both directions: (i, j), (j, i) for every bond
     edge_index = np.stack([ends, ends[:, ::-1]], axis=1).reshape(-1, 2).T

@@ -406,7 +406,10 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
     staged: list[tuple[str, str]] = []
     cmd = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
            "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-           "--unshare-cgroup-try", "--hostname", "sandbox"]
+           "--unshare-cgroup-try", "--hostname", "sandbox",
+           # the private /tmp first: the venv or course may live under /tmp (a CI clone), and
+           # the read-only binds below must land on top of it, not be hidden by it
+           "--size", str(int(lim.tmp_bytes)), "--tmpfs", "/tmp"]
     for p in _readonly_paths(lim):
         if os.path.islink(p):
             cmd += ["--symlink", os.readlink(p), p]
@@ -420,8 +423,7 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
     if staging is not None and not all(part.stat().st_mode & 0o001 for part in Path(wd).parents):
         wd_src = os.path.join(staging, str(len(staged)))
         staged.append((wd, wd_src))
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(int(lim.tmp_bytes)), "--tmpfs", "/tmp",
-            "--bind", wd_src, wd]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--bind", wd_src, wd]
     for w in writable:
         w_src = w
         if staging is not None and not all(part.stat().st_mode & 0o001 for part in Path(w).parents):
@@ -453,7 +455,9 @@ def _unshare_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int, ne
                   writable: Sequence[str] = ()) -> list[str]:
     q = shlex.quote
     lines = ["set -e", f"R={q(newroot)}",
-             f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=755 chemdl-root "$R"']
+             f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=755 chemdl-root "$R"',
+             # the private /tmp before the read-only binds, which may lie under /tmp (a CI clone)
+             'mkdir -p "$R/tmp"', f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=1777 chemdl-tmp "$R/tmp"']
     for p in _readonly_paths(lim):
         if os.path.islink(p):
             lines.append(f'mkdir -p "$R"{q(os.path.dirname(p))}; ln -s {q(os.readlink(p))} "$R"{q(p)}')
@@ -463,8 +467,7 @@ def _unshare_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int, ne
         else:
             lines.append(f'mkdir -p "$R"{q(os.path.dirname(p))}; touch "$R"{q(p)}; '
                          f'mount --bind {q(p)} "$R"{q(p)}; mount -o remount,bind,ro "$R"{q(p)}')
-    lines += ['mkdir -p "$R/proc" "$R/dev" "$R/tmp"', 'mount -t proc proc "$R/proc"',
-              f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=1777 chemdl-tmp "$R/tmp"']
+    lines += ['mkdir -p "$R/proc" "$R/dev"', 'mount -t proc proc "$R/proc"']
     for dev in ("null", "zero", "full", "random", "urandom", "tty"):
         lines.append(f'if [ -e /dev/{dev} ]; then touch "$R/dev/{dev}"; mount --bind /dev/{dev} "$R/dev/{dev}"; fi')
     for w in writable:

@@ -65,7 +65,7 @@ TORCH_CELLS = [
     ("code", "### BEGIN SOLUTION\nmodel = torch.nn.Linear(3, 2)\n### END SOLUTION", _meta(grade_id="model", solution=True)),
     ("code", "out = model(torch.ones(4, 3))\nassert out.shape == (4, 2), 'model maps 3 features to 2 outputs'\n"
      "### BEGIN HIDDEN TESTS\nassert sum(p.numel() for p in model.parameters() if p.requires_grad) == 8\n"
-     "assert model.student_type.endswith('Linear') or isinstance(model, torch.nn.Linear)\n### END HIDDEN TESTS",
+     "assert isinstance(model, torch.nn.Linear) or model.student_type.endswith('Linear')\n### END HIDDEN TESTS",
      _meta(grade_id="test_model", grade=True, locked=True, points=2)),
 ]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
-from ._rdkit import quiet as quiet_rdkit
+from .._rdkit import quiet_rdkit
 from .registry import DatasetError, DatasetSpec, get_spec, list_datasets
 from .sources import read_verified
 

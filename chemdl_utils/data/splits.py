@@ -19,7 +19,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from ._rdkit import parse, quiet
+from .._rdkit import as_mol as parse, quiet_rdkit as quiet
 
 __all__ = ["random_split", "scaffold_split", "murcko_scaffold"]
 

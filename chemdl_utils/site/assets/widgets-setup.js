@@ -1,9 +1,9 @@
 /* Loaded on pages with Jupyter widgets, after require.js and before the widgets manager
  * (nb_ipywidgets_js in _config.yml), from the site's _static/chemdl/ folder.
  *
- * 1. embed-amd.js finds its fonts relative to its AMD module URL; the module id
- *    "@jupyter-widgets/html-manager/dist/..." would resolve against the page's folder, so map it
- *    to the vendored copy next to this file.
+ * 1. embed-amd.js and the widget modules it defines find their fonts relative to their AMD module
+ *    URLs; ids such as "@jupyter-widgets/base" would resolve against the page's folder, so map
+ *    every @jupyter-widgets/* id to the vendored copy next to this file.
  * 2. ipywidgets 8 typesets widget labels with the MathJax 2 API (MathJax.Hub.Queue); the book
  *    loads MathJax 3, so give it a small Hub that forwards to MathJax 3's typesetPromise.
  */
@@ -11,8 +11,11 @@
   "use strict";
   var here = document.currentScript ? document.currentScript.src : window.location.href;
   if (window.requirejs && window.requirejs.config) {
+    var manager = new URL("html-manager", here).href;
     window.requirejs.config({
-      paths: { "@jupyter-widgets/html-manager/dist": new URL("html-manager", here).href }
+      // the bundled modules (@jupyter-widgets/base, /controls, ...) locate their icon fonts next
+      // to their own module URL, so every @jupyter-widgets/* id maps to the vendored folder
+      paths: { "@jupyter-widgets/html-manager/dist": manager, "@jupyter-widgets": manager }
     });
   }
 

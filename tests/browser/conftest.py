@@ -8,6 +8,8 @@ was recorded, so the whole file costs one load per page plus a few interactions.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import re
 import shutil
@@ -16,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, ContextManager, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -64,10 +67,10 @@ def chromium_executable() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def book_url(built_book: Path):
-    """``chemdl book serve`` on a free localhost port, serving the built book; yields its base URL."""
-    cmd = [sys.executable, "-u", "-m", "chemdl_utils", "book", "serve", "--html", str(built_book), "--port", "0"]
+@contextlib.contextmanager
+def serve(html: Path) -> Iterator[str]:
+    """``chemdl book serve`` of ``html`` on a free localhost port; yields its base URL."""
+    cmd = [sys.executable, "-u", "-m", "chemdl_utils", "book", "serve", "--html", str(html), "--port", "0"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
@@ -77,6 +80,19 @@ def book_url(built_book: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def book_server() -> Callable[[Path], ContextManager[str]]:
+    """:func:`serve`, for tests that serve a site of their own."""
+    return serve
+
+
+@pytest.fixture(scope="session")
+def book_url(built_book: Path):
+    """The built book, served on localhost; its base URL."""
+    with serve(built_book) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

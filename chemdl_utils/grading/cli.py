@@ -1,7 +1,7 @@
 """``chemdl grade ...``: the instructor's subcommands (registered by ``chemdl_utils.cli``).
 
     chemdl grade release [ASSIGNMENT] [--check]
-    chemdl grade collect ASSIGNMENT SOURCE [--map CSV] [--dry-run]
+    chemdl grade collect ASSIGNMENT SOURCE [--map CSV] [--format F] [--dry-run]
     chemdl grade autograde ASSIGNMENT [--workers N] [--student ID ...]
                            [--cell-timeout S] [--timeout S] [--memory MB]
     chemdl grade feedback ASSIGNMENT [--student ID ...]
@@ -10,6 +10,8 @@
 
 Every subcommand takes ``--course DIR`` (default: found from cwd), ``--workspace DIR`` (default
 ``instructor/``) and ``--db URL`` (default SQLite in the workspace; ``postgresql://...`` works).
+Everything printed goes through :func:`~chemdl_utils.grading.safe_text.printable` (no terminal
+escape sequences from file names or messages a student chose).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .safe_text import printable
+
 __all__ = ["register"]
+
+
+def _say(text: object = "") -> None:
+    """Print one line of output with control characters and escape sequences removed."""
+    print(printable(text))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -59,11 +68,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        help="copy submissions (folder or LMS zip) into submitted/<student>/<assignment>/",
                        description="Map downloaded files (Moodle, Canvas, studentid_notebook.ipynb, folder "
                                    "per student) to student ids and write nbgrader's submitted/ layout "
-                                   "with timestamps.")
+                                   "with timestamps. The download's own format decides how every file is "
+                                   "read; ambiguous owners, links and unsafe paths are listed as ERROR, "
+                                   "filed nowhere, and make the exit status 1.")
     p.add_argument("assignment", help="assignment the files belong to")
     p.add_argument("source", type=Path, help="folder or .zip with the downloaded submissions")
     p.add_argument("--map", type=Path, default=None, dest="mapping",
                    help="CSV with student_id and lms_id and/or name columns")
+    p.add_argument("--format", default="auto", choices=("auto", "moodle", "canvas", "plain"), dest="fmt",
+                   help="download format (default auto: the one every file name fits)")
     p.add_argument("--dry-run", action="store_true", help="report what would be collected; write nothing")
     _common(p)
     p.set_defaults(func=_cmd_collect)
@@ -131,12 +144,12 @@ def _cmd_release(args: argparse.Namespace) -> int:
         if args.check:
             problems = check_release(course, name)
             for line in problems:
-                print(line)
-            print(f"{name}: {'in sync' if not problems else f'{len(problems)} difference(s)'}")
+                _say(line)
+            _say(f"{name}: {'in sync' if not problems else f'{len(problems)} difference(s)'}")
             status = status or (1 if problems else 0)
         else:
             files = release_assignment(course, name)
-            print(f"{name}: released {len(files)} file(s) to {course.release_dir / name}")
+            _say(f"{name}: released {len(files)} file(s) to {course.release_dir / name}")
     return status
 
 
@@ -144,12 +157,14 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     from .collect import collect_submissions
 
     report = collect_submissions(_course(args), args.assignment, args.source, args.mapping,
-                                 dry_run=args.dry_run)
+                                 dry_run=args.dry_run, fmt=args.fmt)
     for line in report.lines():
-        print(line)
-    print(f"{args.assignment}: {len(report.collected)} collected, {len(report.unchanged)} unchanged, "
-          f"{len(report.unmatched)} unmatched file(s)" + (" (dry run)" if args.dry_run else ""))
-    return 0
+        _say(line)
+    _say(f"{args.assignment}: {len(report.collected)} collected, {len(report.unchanged)} unchanged, "
+         f"{len(report.unmatched)} unmatched file(s), {len(report.errors)} error(s)"
+         + (f" [{report.format} download]" if report.format else "")
+         + (" (dry run)" if args.dry_run else ""))
+    return 0 if report.ok else 1
 
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
@@ -160,7 +175,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     summary = autograde_assignment(_course(args), args.assignment, workers=args.workers, limits=limits,
                                    students=args.student)
     for line in summary.lines():
-        print(line)
+        _say(line)
     return 0
 
 
@@ -169,7 +184,7 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
     out = generate_feedback(_course(args), args.assignment, args.student)
     for student, files in out.items():
-        print(f"{student}: {', '.join(str(f) for f in files)}")
+        _say(f"{student}: {', '.join(str(f) for f in files)}")
     return 0
 
 
@@ -180,10 +195,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.history:
         path = args.output or course.reports_dir / "history.csv"
         one = args.assignment[0] if args.assignment and len(args.assignment) == 1 else None
-        print(f"wrote {export_history(course, path, one)}")
+        _say(f"wrote {export_history(course, path, one)}")
     else:
         path = args.output or course.reports_dir / "grades.csv"
-        print(f"wrote {export_grades(course, path, args.assignment, by_question=args.by_question)}")
+        _say(f"wrote {export_grades(course, path, args.assignment, by_question=args.by_question)}")
     return 0
 
 
@@ -192,6 +207,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     paths = write_report(_course(args), args.assignment, args.output, hardest=args.hardest)
     for kind, path in paths.items():
-        print(f"{kind}: {path}")
-    print(Path(paths["md"]).read_text().splitlines()[-1])
+        _say(f"{kind}: {path}")
+    _say(Path(paths["md"]).read_text().splitlines()[-1])
     return 0

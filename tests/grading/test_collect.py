@@ -61,12 +61,14 @@ def test_moodle_zip_with_mapping(course, tmp_path):
     assert report.collected == {"jdoe": ["toy.ipynb"], "rroe": ["notes.txt", "toy.ipynb"]}
     unmatched = dict(report.unmatched)
     assert "999" in unmatched["Stranger Sam_999_assignsubmission_file_toy.ipynb"]
-    assert "unsafe path" in unmatched["../evil.ipynb"]
+    assert "unsafe path" in dict(report.errors)["../evil.ipynb"] and "../evil.ipynb" not in unmatched
     assert report.no_submission == ["absent"]
     folder = course.submitted_dir / "rroe" / "toy"
     assert (folder / "toy.ipynb").read_bytes() == nb and (folder / "notes.txt").read_text() == "hi"
     assert read_timestamp(folder) == dt.datetime(2026, 11, 21, 9, 30)
     assert any(line.startswith("UNMATCHED Stranger Sam") for line in report.lines())
+    assert any(line.startswith("ERROR ../evil.ipynb: unsafe path") for line in report.lines())
+    assert report.format == "moodle" and not report.ok
     assert not (course.workspace.parent / "evil.ipynb").exists()
 
 

@@ -3,7 +3,9 @@
 :func:`export_grades` writes one row per student and assignment (``score`` counts manual scores
 where an instructor gave one, else the autograder's; a student without a submission gets 0 and
 ``submitted = no``); ``by_question`` adds one column per graded cell. :func:`export_history`
-writes every autograde attempt, so earlier grades of a resubmission stay visible.
+writes every autograde attempt, so earlier grades of a resubmission stay visible. Text cells pass
+through :func:`~chemdl_utils.grading.safe_text.csv_cell` (no control characters; text a
+spreadsheet would run as a formula gets a leading ``'``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Iterable
 
 from .course import Course
 from .gradebook import HISTORY_COLUMNS, open_gradebook, read_history
+from .safe_text import csv_cell
 
 __all__ = ["grade_rows", "export_grades", "export_history"]
 
@@ -75,8 +78,12 @@ def export_grades(course: Course, path: Path, assignments: Iterable[str] | None 
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(_safe(rows))
     return path
+
+
+def _safe(rows: list[dict]) -> list[dict]:
+    return [{k: csv_cell(v) for k, v in row.items()} for row in rows]
 
 
 def export_history(course: Course, path: Path, assignment: str | None = None) -> Path:
@@ -87,5 +94,5 @@ def export_history(course: Course, path: Path, assignment: str | None = None) ->
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(HISTORY_COLUMNS))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(_safe(rows))
     return path

@@ -3,7 +3,10 @@
 Uses nbgrader's ``GenerateFeedback`` (its template shows every graded cell with the points given
 and the instructor's comments). Every page is then passed through
 :func:`~chemdl_utils.grading.trusted_sanitize.sanitize_html`, so hidden-test source and
-instructor paths never reach a student. Output:
+instructor paths never reach a student, and through the allow-list sanitizer
+:func:`~chemdl_utils.grading.safe_text.sanitize_html`, so nothing a student wrote or printed runs
+in the browser of whoever opens the page (no scripts, ``Javascript()`` outputs, event handlers or
+``javascript:`` links; text, tables, PNG/JPEG images and TeX math stay). Output:
 ``instructor/feedback/<student>/<assignment>/<notebook>.html``.
 """
 
@@ -15,6 +18,7 @@ from typing import Iterable
 import nbformat
 
 from .course import Course, run_nbgrader
+from .safe_text import sanitize_html as allow_list_html
 from .trusted_sanitize import sanitize_html
 
 __all__ = ["generate_feedback"]
@@ -54,6 +58,9 @@ def generate_feedback(
         for page in pages:  # nothing from the instructor's side (hidden tests, paths) goes back
             source = course.source_dir / assignment / f"{page.stem}.ipynb"
             source_nb = nbformat.read(str(source), as_version=4) if source.is_file() else None
-            page.write_text(sanitize_html(page.read_text(encoding="utf-8"), source_nb, redact=redact), encoding="utf-8")
+            text = sanitize_html(page.read_text(encoding="utf-8"), source_nb, redact=redact)
+            # allow-listed markup only, then redact once more on the re-serialised text
+            text = sanitize_html(allow_list_html(text), source_nb, redact=redact)
+            page.write_text(text, encoding="utf-8")
         out[student] = pages
     return out

@@ -3,7 +3,8 @@
 :func:`question_table` returns one row per graded cell (submissions, mean, median, share of full
 and of zero marks, mean as a fraction of the points), hardest first. :func:`write_report` saves
 it as CSV and Markdown and draws ``<assignment>-questions.png``: the distribution of each
-question's score (as a fraction of its points) next to the mean.
+question's score (as a fraction of its points) next to the mean. Text in the CSV and Markdown
+passes through :mod:`~chemdl_utils.grading.safe_text` (no control characters, no formulas).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from .course import Course
 from .gradebook import open_gradebook
+from .safe_text import csv_cell, printable
 
 __all__ = ["question_table", "markdown_table", "write_report"]
 
@@ -60,7 +62,7 @@ def question_table(course: Course, assignment: str) -> list[dict]:
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a GitHub-flavoured Markdown table."""
     def fmt(v: object) -> str:
-        return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+        return "" if v is None else (f"{v:g}" if isinstance(v, float) else printable(v).replace("|", "\\|"))
 
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(fmt(r[c]) for c in COLUMNS) + " |" for r in rows]
@@ -90,10 +92,10 @@ def write_report(
     with paths["csv"].open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in r.items()} for r in rows)
     top = [r for r in rows if r["mean_fraction"] is not None][:hardest]
     text = [f"# {assignment}: questions, hardest first\n", markdown_table(rows)]
-    named = [f"{r['question']} ({100 * r['mean_fraction']:.0f}% of points on average)" for r in top]
+    named = [f"{printable(r['question'])} ({100 * r['mean_fraction']:.0f}% of points on average)" for r in top]
     text.append("\nHardest: " + ", ".join(named) + "\n")
     paths["md"].write_text("\n".join(text), encoding="utf-8")
 

@@ -68,7 +68,7 @@ def csv_cell(value: Any) -> Any:
 
 #: MathJax 2 as nbconvert loads it, with the ``Safe`` extension (no ``\href{javascript:...}``, no
 #: ``\style``/``\class``/``\cssId`` tricks)
-MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
 _MATHJAX_CONFIG = """MathJax.Hub.Config({
     TeX: { equationNumbers: { autoNumber: "AMS", useLabelIds: true } },
     tex2jax: { inlineMath: [ ['$','$'], ["\\\\(","\\\\)"] ], displayMath: [ ['$$','$$'], ["\\\\[","\\\\]"] ],

@@ -6,10 +6,13 @@ Per submission the pipeline is a chain of small steps:
    released files (data, helper modules) over it as nbgrader does, find which file is which
    notebook (:func:`~chemdl_utils.grading.sanitize.match_notebooks`), validate it, and restore
    locked/test cells from the gradebook (:func:`~chemdl_utils.grading.sanitize.restore_notebook`);
-2. **execute** (worker thread -> sandboxed process):
+2. **execute** (a grading process of its own per submission -> sandboxed kernel):
    :func:`~chemdl_utils.grading.trusted_tests.secure_execute` runs the student's cells in the
-   OS sandbox and evaluates the instructor's test cells in this trusted process, on plain values
-   sent back from the kernel (so a student cannot rig ``==``, ``numpy.allclose`` or the checks);
+   OS sandbox and evaluates the instructor's test cells in that trusted grading process, on plain
+   values sent back from the kernel (so a student cannot rig ``==``, ``numpy.allclose`` or the
+   checks). One process per submission: nothing (a lock, global random state, memory, a crash)
+   is shared with a classmate graded at the same time, and the process is killed when the
+   submission's time budget is spent;
 3. **score** (parent): :func:`~chemdl_utils.grading.score.score_notebook`, then
    :func:`~chemdl_utils.grading.gradebook.save_grades` in one transaction per submission,
    and the executed copy is written to ``autograded/<student>/<assignment>/``.
@@ -21,7 +24,6 @@ becomes an :class:`Outcome` (``graded``, ``failed`` with a reason, or ``missing`
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
 import hashlib
 import os
@@ -31,7 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import nbformat
 
@@ -228,6 +230,84 @@ def _execute(job: _Job, limits: Limits) -> dict[str, ExecutionResult]:
     return results
 
 
+def _process_budget(limits: Limits) -> float:
+    """Wall-clock seconds one notebook of a submission may take in its grading process (its time
+    limit plus start-up and scoring slack) before the process is killed."""
+    return float(limits.notebook_timeout) + 120.0
+
+
+def _child_main(conn: Any, target: Callable[..., Any], args: tuple) -> None:
+    try:
+        result: tuple[str, Any] = ("ok", target(*args))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent as this submission's failure
+        result = ("error", f"{type(exc).__name__}: {str(exc)[:500]}")
+    try:
+        conn.send(result)
+    finally:
+        conn.close()
+
+
+def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[..., Any], tuple]], workers: int,
+                     budget_s: float) -> Iterator[tuple[_Job, dict[str, ExecutionResult]]]:
+    """Run ``task(job)`` for each job in a fresh process of its own, ``workers`` at a time; yield
+    ``(job, results)`` as they finish. A process that dies, raises or outlives ``budget_s`` per
+    notebook gives that job a ``failed`` result with the reason; the others are not affected."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["chemdl_utils.grading.autograde"])
+    pending = list(jobs)
+    running: dict[Any, tuple[_Job, Any, float]] = {}  # process sentinel -> (job, parent end, deadline)
+
+    def failed(job: _Job, why: str) -> dict[str, ExecutionResult]:
+        return {nb_id: ExecutionResult("failed", reason=why) for nb_id in job.notebooks} or {
+            "": ExecutionResult("failed", reason=why)}
+
+    processes: dict[Any, Any] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                job = pending.pop(0)
+                target, args = task(job)
+                parent, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child_main, args=(child, target, args), daemon=True)
+                proc.start()
+                child.close()
+                running[parent] = (job, proc, time.monotonic() + budget_s * max(1, len(job.notebooks)))
+                processes[parent] = proc
+            ready = wait(list(running), timeout=5.0)
+            now = time.monotonic()
+            for conn in list(running):
+                job, proc, deadline = running[conn]
+                if conn in ready:
+                    try:
+                        status, payload = conn.recv()
+                    except (EOFError, OSError):
+                        proc.join(5)
+                        status, payload = "error", (f"the grading process died (exit code {proc.exitcode}); "
+                                                    "the submission may crash the grader")
+                    result = payload if status == "ok" else failed(job, payload)
+                elif now > deadline:
+                    proc.kill()
+                    result = failed(job, f"grading took longer than its time budget "
+                                         f"({budget_s * max(1, len(job.notebooks)):g} s) and was stopped")
+                else:
+                    continue
+                conn.close()
+                proc.join(5)
+                if proc.is_alive():
+                    proc.kill()
+                del running[conn]
+                processes.pop(conn, None)
+                yield job, result
+    finally:
+        for proc in processes.values():
+            if proc.is_alive():
+                proc.kill()
+
+
 def _finish(course: Course, assignment: str, job: _Job, results: dict[str, ExecutionResult],
             max_scores: dict[str, dict[str, float]], run_id: str, gb) -> Outcome:
     """Parent: score, save in one transaction, write the autograded copy."""
@@ -323,9 +403,9 @@ def autograde_assignment(
     try:
         bar = progress(None, total=len(present), desc=f"autograde {assignment}", enabled=show_progress,
                        unit="sub")
-        with open_gradebook(course) as gb, cf.ThreadPoolExecutor(max_workers=workers) as pool:
-            futures: dict[cf.Future, _Job] = {}
-            for student in present:  # workers start on the first submission while the next is prepared
+        with open_gradebook(course) as gb:
+            jobs: list[_Job] = []
+            for student in present:
                 try:
                     prepared = _prepare(course, assignment, student, scratch, expected, known, max_scores)
                 except Exception as exc:  # an unexpected problem with one submission stays with it
@@ -335,11 +415,11 @@ def autograde_assignment(
                     outcomes.append(prepared)
                     bar.update(1)
                 else:
-                    futures[pool.submit(_execute, prepared, limits)] = prepared
-            for future in cf.as_completed(futures):
-                job = futures[future]
+                    jobs.append(prepared)
+            budget = _process_budget(limits)
+            for job, results in run_in_processes(jobs, lambda j: (_execute, (j, limits)), workers, budget):
                 try:
-                    outcome = _finish(course, assignment, job, future.result(), max_scores, run_id, gb)
+                    outcome = _finish(course, assignment, job, results, max_scores, run_id, gb)
                 except Exception as exc:
                     why = f"could not score: {type(exc).__name__}: {exc}"
                     outcome = Outcome(job.student, "failed", reason=why, notes=job.notes)

@@ -48,6 +48,8 @@ class Limits:
     memory_mb: address-space limit (RLIMIT_AS) of the runner and of the kernel, each.
     max_output_chars: characters of output kept per cell; the rest is replaced by a notice.
     max_file_mb: largest file the notebook may write (RLIMIT_FSIZE).
+    max_disk_mb: most the notebook may add to its working copy, all files together (past it the
+        kernel is stopped and the files it wrote are deleted).
     max_restarts: kernel restarts (after a crash or a cell timeout) before the rest is skipped.
     startup_timeout: seconds to wait for the kernel to start.
     kernel_name: kernel to use; empty means the notebook's kernelspec (restored from the source).
@@ -57,7 +59,8 @@ class Limits:
     notebook_timeout: float = 900.0
     memory_mb: int = 4096
     max_output_chars: int = 100_000
-    max_file_mb: int = 1024
+    max_file_mb: int = 256
+    max_disk_mb: int = 512
     max_restarts: int = 5
     startup_timeout: float = 60.0
     kernel_name: str = ""

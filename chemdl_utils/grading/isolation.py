@@ -90,6 +90,7 @@ class SandboxLimits:
     max_total_output_bytes: int = 2 * _MiB  #: outputs kept per notebook
     max_message_bytes: int = 32 * _MiB  #: largest single message accepted from the kernel
     max_restarts: int = 2  #: kernel restarts (after a crash or timeout) before the rest scores zero
+    max_disk_bytes: int = 512 * _MiB  #: most the kernel may add to its working copy (files it writes)
     readonly_paths: tuple[str, ...] = ()  #: extra paths the kernel may read (e.g. released data)
     protected_paths: tuple[str, ...] = ()  #: instructor paths that must stay unreadable ("user" level)
     env_passthrough: tuple[str, ...] = ("LANG", "LC_ALL", "TZ", "CHEMDL_PROGRESS", "OMP_NUM_THREADS")
@@ -116,7 +117,8 @@ def coerce_limits(limits: Any = None) -> SandboxLimits:
         if value is not None and name not in values:
             values[name] = value
     # the pipeline's ``execute.Limits`` speaks in MiB
-    for alias, name in (("memory_mb", "memory_bytes"), ("max_file_mb", "max_file_bytes")):
+    for alias, name in (("memory_mb", "memory_bytes"), ("max_file_mb", "max_file_bytes"),
+                        ("max_disk_mb", "max_disk_bytes")):
         value = limits.get(alias) if isinstance(limits, Mapping) else getattr(limits, alias, None)
         if value is not None and name not in values:
             values[name] = int(value) * _MiB
@@ -398,15 +400,47 @@ def _others_can_reach(path: str) -> bool:
     return bool(mode & 0o004) and (not p.is_dir() or bool(mode & 0o001))
 
 
+@functools.lru_cache(maxsize=None)
+def _bwrap_has(option: str) -> bool:
+    """Does the installed bwrap know ``option`` (``--disable-userns`` and ``--args`` are newer)?"""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False
+    try:
+        out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return f"{option} " in out.stdout + out.stderr
+
+
+def kill_sandbox_processes(workdir: str | os.PathLike[str]) -> int:
+    """SIGKILL every process of the sandbox uid running in ``workdir`` (the sandbox stays
+    registered; ``release_sandbox`` still cleans up). Returns how many were signalled; 0 where the
+    run has no uid of its own."""
+    uid = sandbox_uid(workdir)
+    if uid is None:
+        return 0
+    pids = _pids_of_uid(uid)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return len(pids)
+
+
 def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | None,
                 staging: str | None = None, writable: Sequence[str] = ()) -> list[str]:
     """bwrap command line. With ``staging`` (root only), paths the sandbox uid cannot reach (a
     Python under /root) are first bind-mounted by root into ``staging`` inside a private mount
     namespace, and bwrap binds them from there."""
     staged: list[tuple[str, str]] = []
-    cmd = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
+    bwrap = shutil.which("bwrap") or "bwrap"
+    cmd = [bwrap, "--die-with-parent", "--new-session",
            "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--hostname", "sandbox",
+           # no nested user namespaces inside the sandbox (bwrap >= 0.8)
+           *(["--disable-userns"] if _bwrap_has("--disable-userns") else []),
            # the private /tmp first: the venv or course may live under /tmp (a CI clone), and
            # the read-only binds below must land on top of it, not be hidden by it
            "--size", str(int(lim.tmp_bytes)), "--tmpfs", "/tmp"]
@@ -433,6 +467,15 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
     cmd += ["--chdir", wd]
     if uid is not None:
         cmd += ["--uid", str(uid), "--gid", str(uid)]
+    args_file = None
+    if _bwrap_has("--args"):
+        # the options (host paths of every bind) go through a file descriptor, so that the
+        # sandbox's pid 1, whose /proc/1/cmdline the student can read, shows only
+        # "bwrap --args 3 -- <the kernel's own command>"
+        fd, args_file = tempfile.mkstemp(prefix="chemdl-bwrap-args-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"\0".join(a.encode() for a in cmd[1:]) + b"\0")
+        cmd = [bwrap, "--args", "3"]
     cmd += ["--", *argv]
     if uid is not None:
         cmd = _setpriv(uid) + cmd  # bwrap itself runs unprivileged, in a user namespace
@@ -448,6 +491,8 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
         script.append('exec "$@"')
         cmd = [shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "--",
                "/bin/sh", "-c", "\n".join(script), "sh", *cmd]
+    if args_file is not None:  # opened as fd 3 by the grading user, then deleted before bwrap starts
+        cmd = ["/bin/sh", "-c", 'exec 3<"$0" && rm -f "$0" && exec "$@"', args_file, *cmd]
     return cmd
 
 

@@ -23,6 +23,8 @@ from typing import Mapping
 import nbformat
 from nbformat import NotebookNode
 
+from .hidden import remove_hidden_tests
+
 __all__ = [
     "SubmissionError", "NotebookMatch", "read_notebook", "grade_ids", "match_notebooks", "restore_notebook",
 ]
@@ -168,16 +170,10 @@ def _guess_assignment(ids: set[str], others: Mapping[str, Mapping[str, set[str]]
 
 
 def _strip_hidden_tests(source: str) -> str:
-    """``source`` as the student saw it: hidden-test blocks removed (nbgrader's ClearHiddenTests)."""
-    out, hidden = [], False
-    for line in source.splitlines():
-        if "BEGIN HIDDEN TESTS" in line.upper():
-            hidden = True
-        elif "END HIDDEN TESTS" in line.upper():
-            hidden = False
-        elif not hidden:
-            out.append(line.rstrip())
-    return "\n".join(out).strip()
+    """``source`` as the student saw it: hidden-test blocks removed (nbgrader's ClearHiddenTests),
+    trailing spaces and surrounding blank lines dropped (for comparing cells)."""
+    lines = remove_hidden_tests(source).splitlines()
+    return "\n".join(line.rstrip() for line in lines).strip()
 
 
 def _overwrite_cells_class() -> type:

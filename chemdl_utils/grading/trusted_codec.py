@@ -23,6 +23,13 @@ from typing import Any, Callable
 
 MAX_DEPTH = 32
 MAX_ITEMS = 1_000_000
+#: largest array, layer or molecule the grader rebuilds from one value: sizes are checked from the
+#: declared shape *before* anything is allocated, so a tiny payload claiming a huge object is
+#: refused at no cost
+MAX_ARRAY_BYTES = 256 * 2**20
+MAX_LAYER_PARAMETERS = 32 * 2**20
+MAX_GRAPH_NODES = 5_000_000
+MAX_MOL_BYTES = 16 * 2**20
 _NPY_KINDS = set("biufcSU")
 
 
@@ -40,12 +47,34 @@ def _npy_bytes(arr: Any) -> str:
 
 def _npy_load(text: Any) -> Any:
     import numpy as np
+    from numpy.lib import format as npy_format
 
     if not isinstance(text, str):
         raise CodecError("array payload is not text")
     try:
-        arr = np.load(io.BytesIO(base64.b64decode(text.encode("ascii"), validate=True)), allow_pickle=False)
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        buf = io.BytesIO(raw)
+        version = npy_format.read_magic(buf)
+        read_header = {(1, 0): npy_format.read_array_header_1_0,
+                       (2, 0): npy_format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise ValueError("unsupported .npy version")
+        shape, _, dtype = read_header(buf)  # the header only: nothing is allocated yet
     except Exception as exc:  # noqa: BLE001 - any malformed payload is a codec error
+        raise CodecError(f"bad array payload: {type(exc).__name__}") from None
+    if dtype.kind not in _NPY_KINDS or dtype.hasobject:
+        raise CodecError("array payload has a non-plain dtype")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    declared = count * dtype.itemsize
+    if declared > MAX_ARRAY_BYTES:
+        raise CodecError(f"array of {declared} bytes is larger than the grader accepts ({MAX_ARRAY_BYTES})")
+    if declared != len(raw) - buf.tell():
+        raise CodecError("array payload does not hold the data its header declares")
+    try:
+        arr = np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
         raise CodecError(f"bad array payload: {type(exc).__name__}") from None
     if type(arr) is not np.ndarray or arr.dtype.kind not in _NPY_KINDS:
         raise CodecError("array payload has a non-plain dtype")
@@ -111,7 +140,10 @@ def encode(value: Any, make_ref: Callable[[Any], dict] | None = None, depth: int
     if mod == "rdkit" and t.__name__ in ("Mol", "RWMol"):
         from rdkit import Chem
 
-        return {"t": "mol", "v": Chem.MolToMolBlock(value, kekulize=False)}
+        # RDKit's own binary form with every property: explicit hydrogens, charges, stereo and
+        # properties arrive exactly as the test built them (a Mol block would change [NH4+])
+        blob = value.ToBinary(Chem.PropertyPickleOptions.AllProps)
+        return {"t": "mol", "v": base64.b64encode(blob).decode("ascii")}
     if mod == "torch_geometric" and t.__name__ == "Data":
         return {"t": "pyg", "v": encode({str(k): v for k, v in value.items()}, make_ref, depth + 1)}
     if _is_pyg_batch(value):  # PyG makes Batch classes on the fly (``abc.DataBatch``): send the graphs
@@ -178,14 +210,23 @@ def _decode_module(obj: dict, make_proxy: Callable[[dict], Any] | None, depth: i
     elif children:
         raise CodecError("malformed module children")
     else:
-        module = getattr(torch.nn, kind)(**args)
+        if kind == "Linear":
+            sizes = (args["in_features"], args["out_features"])
+            if any(type(n) is not int or n < 0 for n in sizes) or sizes[0] * sizes[1] > MAX_LAYER_PARAMETERS:
+                raise CodecError(f"a Linear layer of {sizes} is larger than the grader accepts")
+        try:  # the meta device allocates nothing; the decoded tensors are assigned below
+            module = getattr(torch.nn, kind)(**args, **({"device": "meta"} if kind == "Linear" else {}))
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise CodecError(f"malformed {kind} arguments: {str(exc)[:200]}") from None
     state = decode(obj.get("state"), None, depth + 1)
     if type(state) is not dict or any(type(k) is not str for k in state):
         raise CodecError("malformed module state")
     try:
-        module.load_state_dict(state, strict=kind != "Sequential")
+        module.load_state_dict(state, strict=kind != "Sequential", assign=True)
     except (RuntimeError, TypeError) as exc:
         raise CodecError(f"module state does not fit a {kind}: {str(exc)[:200]}") from None
+    if any(t.is_meta for t in module.state_dict().values()):
+        raise CodecError(f"module state does not fit a {kind}")
     module.train(obj.get("training") is True)
     return module
 
@@ -292,9 +333,12 @@ def decode(obj: Any, make_proxy: Callable[[dict], Any] | None = None, depth: int
     if tag == "mol":
         from rdkit import Chem
 
-        if type(v) is not str:
+        if type(v) is not str or len(v) > MAX_MOL_BYTES * 4 // 3 + 4:
             raise CodecError("malformed molecule")
-        mol = Chem.MolFromMolBlock(v, sanitize=True, removeHs=False)
+        try:
+            mol = Chem.Mol(base64.b64decode(v.encode("ascii"), validate=True))
+        except Exception:  # noqa: BLE001 - RDKit rejects a malformed pickle with various errors
+            raise CodecError("malformed molecule") from None
         if mol is None:
             raise CodecError("malformed molecule")
         return mol
@@ -304,6 +348,7 @@ def decode(obj: Any, make_proxy: Callable[[dict], Any] | None = None, depth: int
         fields = decode(v, None, depth + 1)
         if type(fields) is not dict or any(type(k) is not str for k in fields):
             raise CodecError("malformed graph")
+        _check_graph_size(fields)
         return Data(**fields)
     if tag == "pygbatch":
         from torch_geometric.data import Batch, Data
@@ -321,6 +366,26 @@ def decode(obj: Any, make_proxy: Callable[[dict], Any] | None = None, depth: int
             raise CodecError("malformed reference")
         return make_proxy(obj)
     raise CodecError(f"unknown value tag {tag[:20]!r}")
+
+
+def _check_graph_size(fields: dict) -> None:
+    """Refuse a graph whose declared node count is implausible or contradicts its tensors (PyG
+    would allocate per declared node, e.g. the ``batch`` vector, before anything failed)."""
+    import torch
+
+    num_nodes = fields.get("num_nodes")
+    x = fields.get("x")
+    if num_nodes is not None:
+        if type(num_nodes) is not int or not 0 <= num_nodes <= MAX_GRAPH_NODES:
+            raise CodecError(f"a graph declaring {str(num_nodes)[:20]} nodes is larger than the grader accepts")
+        if isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] != num_nodes:
+            raise CodecError("a graph's num_nodes contradicts its node features")
+    if isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] > MAX_GRAPH_NODES:
+        raise CodecError("a graph with more nodes than the grader accepts")
+    for key, value in fields.items():
+        if key.endswith("index") and isinstance(value, torch.Tensor) and value.numel():
+            if value.is_floating_point() or int(value.max()) > MAX_GRAPH_NODES or int(value.min()) < 0:
+                raise CodecError(f"a graph's {key} refers to nodes outside the accepted range")
 
 
 def dumps(value: Any, make_ref: Callable[[Any], dict] | None = None) -> str:

@@ -21,14 +21,14 @@ from typing import Any, Iterable, Mapping
 
 from nbformat import NotebookNode
 
+from .hidden import hidden_test_blocks, remove_hidden_tests
+
 __all__ = ["sanitize_notebook", "sanitize_html", "format_test_message", "secret_values", "hidden_lines",
            "REDACTED"]
 
 REDACTED = "[redacted by the grader]"
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|DSN|_URL)$|"
                           r"(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.I)
-_HIDDEN_BLOCK = re.compile(r"^[ \t]*###?[ \t]*BEGIN HIDDEN TESTS(.*?)^[ \t]*###?[ \t]*END HIDDEN TESTS[^\n]*\n?",
-                           re.M | re.S)
 _MAX_MESSAGE = 1500
 
 
@@ -48,7 +48,7 @@ def hidden_lines(source_nb: NotebookNode | None) -> list[str]:
     for cell in source_nb.cells:
         if cell.get("cell_type") != "code":
             continue
-        for block in _HIDDEN_BLOCK.findall(cell.get("source", "")):
+        for block in hidden_test_blocks(cell.get("source", "")):
             out.update(line.strip() for line in block.splitlines() if len(line.strip()) >= 8)
     return sorted(out, key=len, reverse=True)
 
@@ -98,7 +98,7 @@ def sanitize_notebook(nb: NotebookNode, source_nb: NotebookNode | None = None,
     out = copy.deepcopy(nb)
     needles = _needles(source_nb, redact)
     for cell in out.cells:
-        cell.source = _HIDDEN_BLOCK.sub("", cell.get("source", ""))
+        cell.source = remove_hidden_tests(cell.get("source", ""))
         cell.source = _scrub(cell.source, needles)
         if cell.get("cell_type") == "code":
             cell.outputs = _scrub_obj(cell.get("outputs", []), needles)
@@ -115,5 +115,5 @@ def sanitize_html(text: str, source_nb: NotebookNode | None = None, redact: Iter
     needles = _needles(source_nb, redact)
     escaped = sorted({html.escape(n, quote=q) for n in needles for q in (True, False)} - set(needles),
                      key=len, reverse=True)
-    text = _HIDDEN_BLOCK.sub("", text)
+    text = remove_hidden_tests(text)
     return _scrub(_scrub(text, needles), escaped)

@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -50,6 +51,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import isolation, trusted_codec
+from .hidden import remove_hidden_tests
 from .trusted_sanitize import sanitize_notebook, format_test_message
 
 __all__ = [
@@ -71,9 +73,9 @@ __all__ = [
 COURSE_KERNEL = "python3"
 #: largest single message accepted from a student's kernel (default of SandboxLimits.max_message_bytes)
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+#: most bytes the grader reads from one submission's kernel for its tests, all requests together
+MAX_RECEIVED_BYTES = 256 * 1024 * 1024
 
-_HIDDEN_RE = re.compile(r"^[ \t]*###?[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*###?[ \t]*END HIDDEN TESTS[^\n]*\n?",
-                        re.M | re.S)
 _SOLUTION_RE = re.compile(r"^([ \t]*)###?[ \t]*BEGIN SOLUTION.*?^[ \t]*###?[ \t]*END SOLUTION[^\n]*",
                           re.M | re.S)
 
@@ -89,7 +91,7 @@ def _nbg(cell: NotebookNode) -> dict:
 def released_source(source: str) -> str:
     """``source`` without hidden tests and with solution regions replaced by the stub (what a
     student may see)."""
-    text = _HIDDEN_RE.sub("", source)
+    text = remove_hidden_tests(source)
     return _SOLUTION_RE.sub(lambda m: m.group(1) + "# YOUR CODE HERE\n" + m.group(1) + "raise NotImplementedError()",
                             text)
 
@@ -201,7 +203,10 @@ def __chemdl_handle__(request):
             return _json.dumps({"ok": {n: (_codec.encode(_g[n], _ref) if n in _g else None) for n in req["names"]}})
         target = _handles[req["id"]]
         if op == "call":
-            r = target(*_dec(req["args"]), **_dec(req["kwargs"]))
+            _args, _kwargs = _dec(req["args"]), _dec(req["kwargs"])
+            r = target(*_args, **_kwargs)
+            # the arguments after the call: the grader copies in-place changes back into its own
+            return _json.dumps({"ok": _codec.encode(r, _ref), "after": _codec.encode([_args, _kwargs], _ref)})
         elif op == "attr":
             r = getattr(target, req["name"])
         elif op == "item":
@@ -248,6 +253,8 @@ class KernelBridge:
         self.kc.load_connection_info(km.get_connection_info())
         self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
         self.broken: str | None = None
+        self.received = 0  #: bytes read from the kernel so far (capped by MAX_RECEIVED_BYTES)
+        self.max_received = MAX_RECEIVED_BYTES
 
     def close(self) -> None:
         try:
@@ -296,6 +303,11 @@ class KernelBridge:
         text = expr.get("data", {}).get("text/plain") if isinstance(expr, dict) else None
         if content.get("status") != "ok" or not isinstance(text, str):
             raise StudentCodeError("the grader could not read your answers (the kernel's namespace was altered)")
+        self.received += len(text)
+        if self.received > self.max_received:
+            self.broken = (f"your answers sent more than {self.max_received // 2**20} MiB to the grader; "
+                           "return smaller values")
+            raise KernelUnavailable(self.broken)
         try:
             raw = ast.literal_eval(text)
             if type(raw) is not str:
@@ -315,6 +327,9 @@ class KernelBridge:
                 if type(values) is not dict:
                     raise trusted_codec.CodecError("malformed names")
                 return {str(k): trusted_codec.decode(v, self._proxy) for k, v in values.items() if v is not None}
+            if op == "call":
+                return trusted_codec.decode(reply.get("ok"), self._proxy), trusted_codec.decode(reply.get("after"),
+                                                                                                self._proxy)
             return trusted_codec.decode(reply.get("ok"), self._proxy)
         except trusted_codec.CodecError as exc:
             raise StudentCodeError(f"the grader could not read your answer ({exc})") from None
@@ -355,18 +370,36 @@ def _alive(km: Any) -> bool:
         return False
 
 
+#: the only module objects of the student's namespace that the grader replaces with its own copy
+#: (``import numpy as np`` in a student's cell): exact names. Importing any other name on a
+#: student's behalf could run code in the grader (a module object a student names
+#: ``chemdl_utils.__main__`` would start the command-line tool here), so every other module stays
+#: a :class:`StudentObject` in the sandbox.
+BINDABLE_MODULES = frozenset({
+    "math", "cmath", "statistics", "random", "collections", "itertools", "functools", "re", "json", "string",
+    "fractions", "decimal", "operator", "typing",
+    "numpy", "numpy.linalg", "numpy.random", "numpy.testing",
+    "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
+    "pandas", "scipy", "scipy.stats", "scipy.special", "scipy.spatial",
+    "sklearn", "sklearn.metrics", "sklearn.ensemble", "sklearn.linear_model", "sklearn.model_selection",
+    "sklearn.preprocessing", "sklearn.decomposition",
+    "rdkit", "rdkit.Chem", "rdkit.Chem.AllChem", "rdkit.Chem.Descriptors", "rdkit.Chem.rdMolDescriptors",
+    "rdkit.Chem.Scaffolds", "rdkit.Chem.Scaffolds.MurckoScaffold", "rdkit.DataStructs",
+    "torch_geometric", "torch_geometric.nn", "torch_geometric.data", "torch_geometric.loader",
+    "torch_geometric.utils", "datamol", "selfies",
+    "chemdl_utils", "chemdl_utils.checks", "chemdl_utils.chem", "chemdl_utils.data", "chemdl_utils.nn",
+    "chemdl_utils.train", "chemdl_utils.device", "chemdl_utils.activations", "chemdl_utils.text",
+    "chemdl_utils.generative",
+})
+
+
 def _trusted_module(name: str) -> Any | None:
-    """A module the grader imports itself in place of the student's (never the student's files)."""
-    if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
-        return None
-    if name.split(".")[0] not in _TRUSTED_MODULES:
+    """The grader's own copy of module ``name`` when it is in :data:`BINDABLE_MODULES`, else None."""
+    if type(name) is not str or name not in BINDABLE_MODULES:
         return None
     try:
-        spec = importlib.util.find_spec(name.split(".")[0])
-        if spec is None:
-            return None
         return importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - not importable here: keep it a StudentObject
+    except ImportError:  # not installed here: the test then works with the student's object
         return None
 
 
@@ -408,7 +441,13 @@ class StudentObject:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         bridge = object.__getattribute__(self, "_bridge")
-        return self._op("call", args=bridge.encode_arg(list(args)), kwargs=bridge.encode_arg(dict(kwargs)))
+        result, after = self._op("call", args=bridge.encode_arg(list(args)), kwargs=bridge.encode_arg(dict(kwargs)))
+        # what the student's code did to its arguments happens to the test's objects too, as it
+        # would in the student's own kernel (a test may check that an input was not modified)
+        if type(after) is list and len(after) == 2:
+            copy_back(list(args), after[0])
+            copy_back(dict(kwargs), after[1])
+        return result
 
     def __getitem__(self, key: Any) -> Any:
         return self._op("item", key=object.__getattribute__(self, "_bridge").encode_arg(key))
@@ -459,6 +498,74 @@ class StudentObject:
         return f"<student object of type {self.student_type}>"
 
     __str__ = __repr__
+
+
+def copy_back(original: Any, changed: Any) -> None:
+    """Write the state of ``changed`` (an argument as the student's code left it, decoded by the
+    grader) into ``original`` (the test's own object) in place: arrays and tensors of the same
+    shape and dtype, list items, dict entries and PyG ``Data`` fields. Immutable values have
+    nothing to copy; objects of another shape or type are left as the test made them."""
+    import numpy as np
+
+    if isinstance(original, np.ndarray):
+        if (type(changed) is np.ndarray and changed.shape == original.shape and changed.dtype == original.dtype
+                and original.flags.writeable and not np.array_equal(original, changed, equal_nan=True)):
+            np.copyto(original, changed)
+        return
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(original, torch.Tensor):
+        if (isinstance(changed, torch.Tensor) and changed.shape == original.shape and changed.dtype == original.dtype
+                and not torch.equal(original.detach().cpu(), changed)):
+            with torch.no_grad():
+                original.copy_(changed.to(original.device))
+        return
+    if isinstance(original, list) and type(changed) is list:
+        if len(original) == len(changed):
+            for i, (o, c) in enumerate(zip(original, changed)):
+                if _is_container(o):
+                    copy_back(o, c)
+                elif not _same_plain(o, c):
+                    original[i] = c
+        else:
+            original[:] = changed
+        return
+    if isinstance(original, dict) and type(changed) is dict:
+        for key in [k for k in original if k not in changed]:
+            del original[key]
+        for key, c in changed.items():
+            if key in original and _is_container(original[key]):
+                copy_back(original[key], c)
+            elif key not in original or not _same_plain(original[key], c):
+                original[key] = c
+        return
+    if isinstance(original, tuple) and type(changed) is tuple and len(original) == len(changed):
+        for o, c in zip(original, changed):
+            copy_back(o, c)
+        return
+    pyg = sys.modules.get("torch_geometric.data")
+    if pyg is not None and isinstance(original, pyg.Data) and isinstance(changed, pyg.Data):
+        for key in changed.keys():
+            if key in original and _is_container(original[key]):
+                copy_back(original[key], changed[key])
+            else:
+                original[key] = changed[key]
+
+
+def _is_container(value: Any) -> bool:
+    import numpy as np
+
+    torch = sys.modules.get("torch")
+    pyg = sys.modules.get("torch_geometric.data")
+    return (isinstance(value, (np.ndarray, list, dict, tuple))
+            or (torch is not None and isinstance(value, torch.Tensor))
+            or (pyg is not None and isinstance(value, pyg.Data)))
+
+
+def _same_plain(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and type(a) in (int, float, str, bool, bytes, type(None), complex) and a == b
+    except Exception:  # noqa: BLE001
+        return False
 
 
 # ------------------------------------------------------------------------------ trusted evaluation
@@ -512,19 +619,17 @@ def _bound_names(source: str) -> set[str]:
     return out
 
 
-#: trusted test code of concurrent submissions never interleaves (tests may seed global RNGs)
-_TEST_LOCK = threading.Lock()
-
-
 def run_hidden_tests(cells: Iterable[TestCell], bridge: KernelBridge | None,
                      namespace: dict[str, Any] | None = None) -> list[CellScore]:
     """Evaluate each test cell's full source in a trusted namespace; student names come through
     ``bridge`` (None: the student's kernel is gone, every test fails with that reason).
 
     ``namespace`` carries the names earlier test cells bound (pass the same dict for one notebook).
+    No lock is shared between submissions: the time spent on a student's behalf is bounded by
+    that student's own budget (``bridge.timeout``), and ``autograde`` grades each submission in a
+    process of its own, so tests that seed global random generators cannot disturb each other.
     """
-    with _TEST_LOCK:
-        return _run_hidden_tests(list(cells), bridge, {} if namespace is None else namespace)
+    return _run_hidden_tests(list(cells), bridge, {} if namespace is None else namespace)
 
 
 def _run_hidden_tests(cells: list[TestCell], bridge: KernelBridge | None, ns: dict[str, Any]) -> list[CellScore]:
@@ -608,6 +713,67 @@ class SecureGradeResult:
         return sum(s.max_points for s in self.scores)
 
 
+class _DiskWatch:
+    """Bounds what a kernel writes to its working copy: every ``interval`` seconds the files added
+    (or grown) since the start are summed; past ``quota`` bytes (or ``max_files`` new files) the
+    sandbox's processes are killed and the added files deleted, so the host disk never holds more
+    than about the quota plus one file (each file is also capped by RLIMIT_FSIZE)."""
+
+    def __init__(self, workdir: Path, quota: int, max_files: int = 20_000, interval: float = 0.2) -> None:
+        self.workdir, self.quota, self.max_files, self.interval = workdir, int(quota), max_files, interval
+        self.baseline = dict(self._sizes())
+        self.tripped = 0  #: how many times the quota was exceeded (the loop reads and resets it)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chemdl-disk-watch", daemon=True)
+
+    def _sizes(self) -> Iterable[tuple[str, int]]:
+        stack = [str(self.workdir)]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as entries:
+                    for entry in entries:
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(entry.path)
+                            elif entry.is_file(follow_symlinks=False):
+                                yield entry.path, entry.stat(follow_symlinks=False).st_size
+                        except OSError:  # vanished while we looked: nothing to count
+                            continue
+            except OSError:
+                continue
+
+    def over(self) -> bool:
+        added, new_files = 0, 0
+        for path, size in self._sizes():
+            before = self.baseline.get(path)
+            if before is None:
+                new_files += 1
+            added += max(0, size - (before or 0))
+            if added > self.quota or new_files > self.max_files:
+                return True
+        return False
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.over():
+                self.tripped += 1
+                isolation.kill_sandbox_processes(self.workdir)
+                for path, _ in list(self._sizes()):
+                    if path not in self.baseline:
+                        try:
+                            os.unlink(path)
+                        except OSError:  # gone already: nothing to free
+                            pass
+
+    def __enter__(self) -> "_DiskWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def _make_km(workdir: Path, limits: isolation.SandboxLimits, level: str) -> tuple[Any, str]:
     """A kernel manager whose kernel starts sandboxed; its connection file and Unix sockets live in
     a fresh root-created directory (never one the student could have planted symlinks in)."""
@@ -638,6 +804,9 @@ def _make_km(workdir: Path, limits: isolation.SandboxLimits, level: str) -> tupl
     # out) instead of growing this process's memory without bound
     km.limited_context = zmq.asyncio.Context()
     km.limited_context.setsockopt(zmq.MAXMSGSIZE, int(limits.max_message_bytes))
+    # a flood of output messages queues at most this many per socket in this process (the rest
+    # is dropped, as the output budget would drop it anyway)
+    km.limited_context.setsockopt(zmq.RCVHWM, 64)
     return km, ctl
 
 
@@ -723,106 +892,112 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
     budget = _OutputBudget(lim)
     stopped: dict[int, str] = {}
     notebook_timed_out = False
-
-    while pos <= len(code_cells):
-        km, ctl = _make_km(workdir, lim, level)
-        client = _limited_client(nb, km, lim, budget)
-        bridge: KernelBridge | None = None
-        current = -1
-        try:
-            try:
-                client.start_new_kernel(cwd=str(workdir))
-                client.start_new_kernel_client()
-            except Exception as exc:  # noqa: BLE001
-                if started_once:
-                    raise DeadKernelError(f"kernel restart failed: {exc}") from None
-                return SecureGradeResult("error", [], None, reason=f"the sandboxed kernel did not start "
-                                         f"({type(exc).__name__}: {str(exc)[:300]})", isolation=level,
-                                         duration_s=time.monotonic() - start)
-            started_once = True
-            bridge = KernelBridge(km, lim.cell_timeout, int(lim.max_message_bytes))
-            for idx in list(replay):  # restore the state after a restart
-                current = idx
-                client.timeout = max(1, int(min(lim.cell_timeout, deadline - time.monotonic())))
-                client.execute_cell(copy.deepcopy(nb.cells[idx]), idx)
+    with _DiskWatch(workdir, lim.max_disk_bytes) as disk:
+        while pos <= len(code_cells):
+            km, ctl = _make_km(workdir, lim, level)
+            client = _limited_client(nb, km, lim, budget)
+            bridge: KernelBridge | None = None
             current = -1
-            while pos < len(code_cells):
-                idx = code_cells[pos]
-                current = idx
-                left = deadline - time.monotonic()
-                if left <= 1:
-                    raise _NotebookTimeout()
-                client.timeout = max(1, int(min(lim.cell_timeout, left)))
-                client.execute_cell(nb.cells[idx], idx)
-                pos += 1
-                if not any(o.get("output_type") == "error" for o in nb.cells[idx].outputs):
-                    replay.append(idx)
-                if idx in test_at:
-                    bridge.timeout = max(1.0, min(lim.cell_timeout, deadline - time.monotonic()))
-                    (score,) = run_hidden_tests([test_at[idx]], bridge, namespace)
-                    scores[score.grade_id] = score
-                    if bridge.broken:
-                        raise CellTimeoutError(bridge.broken)
-            pos += 1  # done
-        except _NotebookTimeout:
-            notebook_timed_out = True
-            break
-        except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
-            restarts += 1
-            timed_out = isinstance(exc, (CellTimeoutError, TimeoutError)) or "time limit" in str(exc)
-            if current >= 0 and current in code_cells[pos:pos + 1]:
-                cell = nb.cells[current]
-                what = (f"this cell was stopped after the grader's time limit of {lim.cell_timeout:g} s"
-                        if timed_out else "the kernel died while running this cell")
-                stopped[current] = "timeout" if timed_out else "crashed"
-                cell.outputs.append(nbformat.v4.new_output("error", ename="GraderStopped", evalue=what,
-                                                           traceback=[f"GraderStopped: {what}"]))
-                notes.append(f"cell {current}: {what}")
-                pos += 1
-            elif current >= 0 and current in replay:
-                replay.remove(current)
-            if time.monotonic() >= deadline - 1:
+            try:
+                try:
+                    client.start_new_kernel(cwd=str(workdir))
+                    client.start_new_kernel_client()
+                except Exception as exc:  # noqa: BLE001
+                    if started_once:
+                        raise DeadKernelError(f"kernel restart failed: {exc}") from None
+                    return SecureGradeResult("error", [], None, reason=f"the sandboxed kernel did not start "
+                                             f"({type(exc).__name__}: {str(exc)[:300]})", isolation=level,
+                                             duration_s=time.monotonic() - start)
+                started_once = True
+                bridge = KernelBridge(km, lim.cell_timeout, int(lim.max_message_bytes))
+                for idx in list(replay):  # restore the state after a restart
+                    current = idx
+                    client.timeout = max(1, int(min(lim.cell_timeout, deadline - time.monotonic())))
+                    client.execute_cell(copy.deepcopy(nb.cells[idx]), idx)
+                current = -1
+                while pos < len(code_cells):
+                    idx = code_cells[pos]
+                    current = idx
+                    left = deadline - time.monotonic()
+                    if left <= 1:
+                        raise _NotebookTimeout()
+                    client.timeout = max(1, int(min(lim.cell_timeout, left)))
+                    client.execute_cell(nb.cells[idx], idx)
+                    pos += 1
+                    if not any(o.get("output_type") == "error" for o in nb.cells[idx].outputs):
+                        replay.append(idx)
+                    if idx in test_at:
+                        bridge.timeout = max(1.0, min(lim.cell_timeout, deadline - time.monotonic()))
+                        (score,) = run_hidden_tests([test_at[idx]], bridge, namespace)
+                        scores[score.grade_id] = score
+                        if bridge.broken:
+                            raise CellTimeoutError(bridge.broken)
+                pos += 1  # done
+            except _NotebookTimeout:
                 notebook_timed_out = True
                 break
-            if restarts > max_restarts:
-                notes.append("grading stopped: the kernel had to be restarted too often")
-                break
-        finally:
-            if bridge is not None:
-                bridge.close()
-            _shutdown(client, km)
-            isolation.release_sandbox(workdir)
-            shutil.rmtree(ctl, ignore_errors=True)  # root-created; rmtree does not follow symlinks
-    if notebook_timed_out:  # no partial grade: the caller keeps any earlier grade
-        return SecureGradeResult("timeout", [], None, isolation=level, duration_s=time.monotonic() - start,
-                                 reason=f"notebook exceeded its time limit of {lim.notebook_timeout:g} s; "
-                                 "no grade written (rerun with a larger limit)", notes=notes)
-    # every test cell gets a score; those never reached score zero with a reason
-    for gid, t in tests.items():
-        if gid not in scores:
-            scores[gid] = CellScore(gid, 0, t.points, False, "not graded: the notebook stopped before this test "
-                                    "(time limit or crashed kernel)")
-    executed = set(code_cells[:pos])
-    status = []
-    for idx, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            status.append("")
-        elif idx in stopped:
-            status.append(stopped[idx])
-        elif idx not in executed:
-            status.append("not-run")
-            cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue="not run: grading stopped earlier",
-                                                   traceback=["NotRun: not run: grading stopped earlier"])]
-        elif idx in test_at:
-            status.append("ok" if scores[test_at[idx].grade_id].passed else "error")
-        else:
-            status.append("error" if any(o.get("output_type") == "error" for o in cell.outputs) else "ok")
-    for idx, t in test_at.items():
-        _put_verdict(nb.cells[idx], scores[t.grade_id])
-    ordered = [scores[gid] for gid in tests]
-    graded = sanitize_notebook(nb, source_nb, redact=list(redact) + [str(p) for p in lim.protected_paths])
-    return SecureGradeResult("ok", ordered, graded, isolation=level, duration_s=time.monotonic() - start,
-                             notes=notes, cell_status=status)
+            except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
+                restarts += 1
+                timed_out = isinstance(exc, (CellTimeoutError, TimeoutError)) or "time limit" in str(exc)
+                if current >= 0 and current in code_cells[pos:pos + 1]:
+                    cell = nb.cells[current]
+                    if disk.tripped:
+                        what = (f"the kernel was stopped: the notebook wrote more than "
+                                f"{lim.max_disk_bytes // 2**20} MiB of files (the files it wrote were deleted)")
+                        disk.tripped = 0
+                    elif timed_out:
+                        what = f"this cell was stopped after the grader's time limit of {lim.cell_timeout:g} s"
+                    else:
+                        what = "the kernel died while running this cell"
+                    stopped[current] = "timeout" if timed_out else "crashed"
+                    cell.outputs.append(nbformat.v4.new_output("error", ename="GraderStopped", evalue=what,
+                                                               traceback=[f"GraderStopped: {what}"]))
+                    notes.append(f"cell {current}: {what}")
+                    pos += 1
+                elif current >= 0 and current in replay:
+                    replay.remove(current)
+                if time.monotonic() >= deadline - 1:
+                    notebook_timed_out = True
+                    break
+                if restarts > max_restarts:
+                    notes.append("grading stopped: the kernel had to be restarted too often")
+                    break
+            finally:
+                if bridge is not None:
+                    bridge.close()
+                _shutdown(client, km)
+                isolation.release_sandbox(workdir)
+                shutil.rmtree(ctl, ignore_errors=True)  # root-created; rmtree does not follow symlinks
+        if notebook_timed_out:  # no partial grade: the caller keeps any earlier grade
+            return SecureGradeResult("timeout", [], None, isolation=level, duration_s=time.monotonic() - start,
+                                     reason=f"notebook exceeded its time limit of {lim.notebook_timeout:g} s; "
+                                     "no grade written (rerun with a larger limit)", notes=notes)
+        # every test cell gets a score; those never reached score zero with a reason
+        for gid, t in tests.items():
+            if gid not in scores:
+                scores[gid] = CellScore(gid, 0, t.points, False, "not graded: the notebook stopped before this test "
+                                        "(time limit or crashed kernel)")
+        executed = set(code_cells[:pos])
+        status = []
+        for idx, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                status.append("")
+            elif idx in stopped:
+                status.append(stopped[idx])
+            elif idx not in executed:
+                status.append("not-run")
+                cell.outputs = [nbformat.v4.new_output("error", ename="NotRun", evalue="not run: grading stopped earlier",
+                                                       traceback=["NotRun: not run: grading stopped earlier"])]
+            elif idx in test_at:
+                status.append("ok" if scores[test_at[idx].grade_id].passed else "error")
+            else:
+                status.append("error" if any(o.get("output_type") == "error" for o in cell.outputs) else "ok")
+        for idx, t in test_at.items():
+            _put_verdict(nb.cells[idx], scores[t.grade_id])
+        ordered = [scores[gid] for gid in tests]
+        graded = sanitize_notebook(nb, source_nb, redact=list(redact) + [str(p) for p in lim.protected_paths])
+        return SecureGradeResult("ok", ordered, graded, isolation=level, duration_s=time.monotonic() - start,
+                                 notes=notes, cell_status=status)
 
 
 def secure_execute(notebook_path: str | os.PathLike[str] | NotebookNode, workdir: str | os.PathLike[str],

@@ -66,6 +66,7 @@ FORMATS = ("auto", "moodle", "canvas", "plain")
 MAX_FILE_BYTES = 100 << 20
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_[a-z]+_?(?P<file>.*)$", re.S)
+_MOODLE_MARK = re.compile(r"_\d+_assignsubmission_")
 _CANVAS = re.compile(r"^(?P<name>[^\W_]*)(?:_LATE)?_(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$", re.S)
 _IGNORED = ("__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db")
 _LABEL = {"moodle": "Moodle", "canvas": "Canvas", "plain": "plain"}
@@ -222,6 +223,7 @@ class Roster(dict):
         super().__init__()
         self.ambiguous: dict[str, list[str]] = {}
         self.students: set[str] = set()
+        self.lms_ids: dict[str, set[str]] = {}  #: student -> the LMS ids the roster gives them
 
     def add(self, key: str, student: str) -> None:
         """Record ``key -> student``; a key already naming another student becomes ambiguous."""
@@ -259,6 +261,7 @@ def load_mapping(path: Path) -> Roster:
             out.students.add(sid)
             if "lms_id" in cols and (row.get(cols["lms_id"]) or "").strip():
                 out.add("id:" + row[cols["lms_id"]].strip(), sid)
+                out.lms_ids.setdefault(sid, set()).add(row[cols["lms_id"]].strip())
             if "name" in cols and identity_key(row.get(cols["name"]) or ""):
                 out.add("name:" + identity_key(row[cols["name"]]), sid)
     return out
@@ -429,6 +432,12 @@ def collect_submissions(
     # student -> identity (style, key) -> entries
     per_student: dict[str, dict[tuple[str, str], list[tuple[ParsedName, _Raw]]]] = {}
     for raw in good:
+        if fmt == "moodle" and len(_MOODLE_MARK.findall(_parts(raw.rel)[0])) > 1:
+            # Moodle writes '<name>_<id>_assignsubmission_<plugin>_<file>'; the name and the file are
+            # the student's to choose, so a second '_<id>_assignsubmission_' makes the owner undecidable
+            report.errors.append((raw.rel, "more than one '_<id>_assignsubmission_' in the name: the owner "
+                                           "is ambiguous, filed for nobody"))
+            continue
         parsed = parse_submission_name(raw.rel, notebook_names, fmt)
         other = _other_assignment(PurePosixPath(raw.rel).name, parsed, notebook_names, others)
         if other is not None:  # e.g. ada_graphs.ipynb in a download collected for neurons
@@ -448,7 +457,7 @@ def collect_submissions(
         if not _STUDENT_ID.match(student):
             report.unmatched.append((raw.rel, f"student id {student!r} is not a valid folder name"))
             continue
-        per_student.setdefault(student, {}).setdefault((parsed.style, parsed.key), []).append((parsed, raw))
+        per_student.setdefault(student, {}).setdefault((fmt, parsed.key), []).append((parsed, raw))
     for student, identities in sorted(per_student.items()):
         if len(identities) > 1:  # two LMS accounts (or ids) for one student: nobody can tell whose is whose
             for ident, items in identities.items():
@@ -519,7 +528,14 @@ def _student_for(parsed: ParsedName, roster: Roster | None) -> tuple[str | None,
                           f"belongs to {len(roster.ambiguous[key])} students "
                           f"({', '.join(roster.ambiguous[key])}); filed for none of them")
         if key in roster:
-            return roster[key], None
+            student = roster[key]
+            known = roster.lms_ids.get(student, set())
+            if key != "id:" + parsed.key and known and parsed.key not in known:
+                # matched by name, but the roster gives this student another LMS id: an impostor
+                # (a display name copied from a classmate) or a second account; never guess
+                return None, (f"{parsed.who()} matches {student!r} by name, but the mapping gives {student} "
+                              f"the lms_id {', '.join(sorted(known))}; filed for nobody")
+            return student, None
     return None, None
 
 

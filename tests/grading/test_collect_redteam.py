@@ -225,3 +225,40 @@ def test_terminal_escapes_in_file_names_are_not_printed(course, tmp_path, capsys
     assert "amy" in out and "README" in out
     assert not any(ch in out for ch in "\x1b\x07\x9b")
     assert (course.submitted_dir / "amy" / "toy" / "notes\x1b]0;pwned\x07\x1b[2J.txt").read_bytes() == b"x"
+
+
+def test_a_copied_display_name_does_not_reach_a_student_with_a_known_id(course, tmp_path):
+    """The roster gives jdoe LMS id 12345; an account 999 calling itself "Doe Jane" is not jdoe,
+    even while jdoe has not submitted yet."""
+    mapping = tmp_path / "roster.csv"
+    mapping.write_text("student_id,lms_id,name\njdoe,12345,Doe Jane\nrroe,,Roe Rick\n")
+    archive = _zip(tmp_path / "m.zip", {
+        "Doe Jane_999_assignsubmission_file_toy.ipynb": (b'{"attacker": 1}', NEW),
+        "Roe Rick_777_assignsubmission_file_toy.ipynb": (b'{"rick": 1}', NEW),
+    })
+    report = collect_submissions(course, "toy", archive, mapping)
+    assert report.collected == {"rroe": ["toy.ipynb"]}  # no lms_id in the roster: the name decides
+    assert "12345" in dict(report.errors)["Doe Jane_999_assignsubmission_file_toy.ipynb"]
+    assert not (course.submitted_dir / "jdoe").exists() and report.no_submission == ["jdoe"]
+
+
+def test_a_moodle_name_with_two_owner_marks_is_refused(course, tmp_path):
+    """Moodle's name and upload are both the student's: '<name>_<id>_assignsubmission_file_<upload>'
+    with a second '_<id>_assignsubmission_' inside could be read as either id."""
+    archive = _zip(tmp_path / "m.zip", {
+        "Doe Jane_12345_assignsubmission_file_toy.ipynb": (b'{"victim": 1}', OLD),
+        "Mallory_555_assignsubmission_file_Doe Jane_12345_assignsubmission_file_toy.ipynb": (b"{}", NEW),
+        "X_12345_assignsubmission_file_555_assignsubmission_file_toy.ipynb": (b"{}", NEW),
+    })
+    report = collect_submissions(course, "toy", archive)
+    assert report.collected == {"12345": ["toy.ipynb"]} and _submitted(course, "12345") == b'{"victim": 1}'
+    assert len(report.errors) == 2 and all("ambiguous" in why for _, why in report.errors)
+
+
+def test_one_student_in_both_plain_layouts_is_one_identity(course, tmp_path):
+    src = tmp_path / "d"
+    (src / "amy").mkdir(parents=True)
+    (src / "amy" / "toy.ipynb").write_text("{}")
+    (src / "amy_notes.txt").write_text("n")
+    report = collect_submissions(course, "toy", src)
+    assert report.collected == {"amy": ["notes.txt", "toy.ipynb"]} and report.ok

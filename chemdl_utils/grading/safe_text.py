@@ -13,7 +13,8 @@ in a download, notebook outputs, error messages that quote them. Three filters:
   ``ammonia`` library) keeps text, headings, lists, tables, code, links (http, https, mailto, in-page
   ``#``) and images given as ``data:image/png`` or ``data:image/jpeg``; it drops every script,
   event handler (``onerror=``), ``javascript:`` URL, ``<style>``/``<iframe>``/``<svg>``/``<form>``
-  and their content. The document's own ``<head>`` (the template's title and CSS, never student
+  and their content; ``id``/``name`` values and in-page links get the prefix ``user-content-`` (so
+  page content cannot clobber ``window.MathJax`` or other globals). The document's own ``<head>`` (the template's title and CSS, never student
   content) is kept; its scripts are replaced by one fixed MathJax loader with MathJax's ``Safe``
   extension, so TeX in answers still renders, and a Content-Security-Policy limits scripts to it.
 
@@ -26,7 +27,7 @@ import html as _html
 import re
 from typing import Any
 
-__all__ = ["printable", "csv_cell", "sanitize_html", "sanitize_fragment", "MATHJAX_URL"]
+__all__ = ["printable", "csv_cell", "sanitize_html", "sanitize_fragment", "MATHJAX_URL", "ID_PREFIX"]
 
 # ESC-introduced sequences: CSI (ESC [ ... final byte), OSC / DCS / SOS / PM / APC strings (ended by BEL
 # or ST = ESC \), and two-character escapes (ESC + one byte); the 8-bit C1 forms (0x9b CSI, 0x9d OSC,
@@ -104,13 +105,25 @@ _SAFE_HREF = re.compile(r"(?:https?:|mailto:|#)", re.I)
 _ID = re.compile(r"[\w\-.:]{1,200}\Z")
 
 
+#: prefix of every ``id``/``name`` (and in-page ``#`` link): page content cannot clobber globals
+#: such as ``window.MathJax`` (an element ``id="MathJax"`` would become one)
+ID_PREFIX = "user-content-"
+#: ids the notebook templates' CSS styles (``div#notebook-container``); kept as they are
+_TEMPLATE_IDS = frozenset({"notebook", "notebook-container", "toc", "site", "header", "maintoolbar"})
+
+
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     if tag == "img" and attr == "src":
         return value if _DATA_IMAGE.match(value.strip()) else None
     if attr == "href":
-        return value if _SAFE_HREF.match(value.strip()) else None
+        value = value.strip()
+        if value.startswith("#") and len(value) > 1 and not value.startswith("#" + ID_PREFIX):
+            value = "#" + ID_PREFIX + value[1:]
+        return value if _SAFE_HREF.match(value) else None
     if attr in ("id", "name"):
-        return value if _ID.match(value) else None
+        if not _ID.match(value):
+            return None
+        return value if value.startswith(ID_PREFIX) or value in _TEMPLATE_IDS else ID_PREFIX + value
     return value
 
 

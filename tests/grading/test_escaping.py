@@ -117,6 +117,7 @@ def test_sanitize_html_allow_list():
     <div style="position:fixed" onmouseover="window.XSS=4">hover</div><base href="https://evil.example/">
     <table class="dataframe"><tr><th>a</th></tr><tr><td colspan="2">KEEP-CELL</td></tr></table>
     <img src="data:image/png;base64,{png}" alt="plot"><p>$E = mc^2$ and \\(x &lt; y\\)</p>
+    <a id="MathJax"></a><a id="MathJax" name="config" href="https://evil.example/x.js">clobber</a>
     <!-- <script>window.XSS=5</script> --><p>{ESCAPES}after</p></div></body></html>"""
     out = sanitize_html(page)
     parsed = _Page(out)
@@ -125,9 +126,11 @@ def test_sanitize_html_allow_list():
     assert "KEEP-CELL" in text and "$E = mc^2$" in text and "\\(x < y\\)" in text and "hover" in text
     assert ("img", {"src": f"data:image/png;base64,{png}", "alt": "plot"}) in parsed.tags
     assert ("td", {"colspan": "2"}) in parsed.tags and ("table", {"class": "dataframe"}) in parsed.tags
-    assert ("a", {"href": "#top", "rel": "noopener noreferrer nofollow"}) in parsed.tags
+    assert ("a", {"href": "#user-content-top", "rel": "noopener noreferrer nofollow"}) in parsed.tags
+    assert ("a", {"name": "user-content-top", "rel": "noopener noreferrer nofollow"}) in parsed.tags
     assert "<title>toy &amp; co</title>" in out and "body { color: black; }" in out  # the template's head
     assert "window.HEAD" not in out and "XSS" not in out and "\x1b" not in out and "background:url" not in out
+    assert not [a for _, a in parsed.tags if a.get("id") == "MathJax" or a.get("name") == "config"]
     assert "Content-Security-Policy" in out and "script-src https://cdnjs.cloudflare.com/ajax/libs/mathjax/" in out
 
 

@@ -101,5 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"chemdl: error: {exc}", file=sys.stderr)
+        from .grading.safe_text import printable  # messages may quote a student's file name
+
+        print(f"chemdl: error: {printable(str(exc))}", file=sys.stderr)
         return 1

@@ -10,7 +10,13 @@ One module per step, each usable alone:
 ``execute``     run one notebook in a separate, limited (and isolated) process
 ``score``       nbgrader's scoring rules on an executed notebook
 ``gradebook``   nbgrader's database plus the autograde history; one transaction per submission
-``autograde``   the parallel pipeline and its summary
+``autograde``   the pipeline (one grading process per submission) and its summary
+``isolation``   the OS sandbox of the student's kernel (bwrap, unshare, uid, rlimits)
+``trusted_tests``  the grader: sandboxed kernel, hidden tests in the trusted process
+``trusted_codec``  the pickle-free, size-checked value format between kernel and grader
+``hidden``      the one (linear) parser of hidden-test markers
+``trusted_sanitize``  redaction of hidden tests, paths and secrets in what students get back
+``safe_text``   control characters stripped from printed text, feedback HTML sanitized
 ``feedback``    HTML feedback per student
 ``export``      grades (and history) as CSV
 ``report``      per-question statistics, hardest questions, plot

@@ -53,8 +53,9 @@ def ensure_nbgrader_tools() -> None:
 def normalize_db_url(url: str) -> str:
     """``url`` with an installed PostgreSQL driver named.
 
-    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3; where only psycopg2 is installed
-    (the course's ``postgres`` extra), name it: ``postgresql+psycopg2://``.
+    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3 (the course's ``postgres`` extra
+    installs it, so nbgrader's own commands work with the same URL); where only psycopg2 is
+    installed, name it: ``postgresql+psycopg2://``.
     """
     import importlib.util
 

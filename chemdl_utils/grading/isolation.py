@@ -155,6 +155,34 @@ def _python_roots() -> list[str]:
     return out
 
 
+#: where the sandbox sees the course package when it is an editable install (its source folder
+#: would otherwise appear under the instructor's own path)
+SANDBOX_PACKAGE_ROOT = "/opt/chemdl-course"
+
+
+def _package_dir() -> str:
+    return str(Path(__file__).resolve().parents[1])  # chemdl_utils/
+
+
+def _editable_install() -> tuple[str | None, list[str]]:
+    """``(source folder, files of the install that name it)`` when ``chemdl_utils`` is an editable
+    install outside the environment, else ``(None, [])``. The sandbox binds the folder at
+    :data:`SANDBOX_PACKAGE_ROOT` and hides the files (the finder, its ``.pth``, ``direct_url.json``)."""
+    pkg = _package_dir()
+    if any(pkg.startswith(os.path.realpath(r).rstrip("/") + "/") for r in (sys.prefix, sys.base_prefix)):
+        return None, []
+    files = []
+    for site in {p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)}:
+        for name in os.listdir(site):
+            path = os.path.join(site, name)
+            if name.startswith("__editable__") and "chemdl_utils" in name:
+                files.append(path)
+            elif name.startswith("chemdl_utils-") and name.endswith(".dist-info"):
+                files += [os.path.join(path, f) for f in ("direct_url.json", "RECORD") if
+                          os.path.isfile(os.path.join(path, f))]
+    return pkg, sorted(files)
+
+
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
@@ -444,7 +472,10 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
            # the private /tmp first: the venv or course may live under /tmp (a CI clone), and
            # the read-only binds below must land on top of it, not be hidden by it
            "--size", str(int(lim.tmp_bytes)), "--tmpfs", "/tmp"]
+    package, install_files = _editable_install()
     for p in _readonly_paths(lim):
+        if p == package:  # bound below at a neutral path
+            continue
         if os.path.islink(p):
             cmd += ["--symlink", os.readlink(p), p]
         elif staging is not None and not _others_can_reach(p):
@@ -457,6 +488,14 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
     if staging is not None and not all(part.stat().st_mode & 0o001 for part in Path(wd).parents):
         wd_src = os.path.join(staging, str(len(staged)))
         staged.append((wd, wd_src))
+    if package is not None:
+        src = package
+        if staging is not None and not _others_can_reach(package):
+            src = os.path.join(staging, str(len(staged)))
+            staged.append((package, src))
+        cmd += ["--ro-bind", src, os.path.join(SANDBOX_PACKAGE_ROOT, "chemdl_utils")]
+        for f in install_files:  # they name the instructor's checkout
+            cmd += ["--ro-bind", "/dev/null", f]
     cmd += ["--proc", "/proc", "--dev", "/dev", "--bind", wd_src, wd]
     for w in writable:
         w_src = w
@@ -503,7 +542,10 @@ def _unshare_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int, ne
              f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=755 chemdl-root "$R"',
              # the private /tmp before the read-only binds, which may lie under /tmp (a CI clone)
              'mkdir -p "$R/tmp"', f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=1777 chemdl-tmp "$R/tmp"']
+    package, install_files = _editable_install()
     for p in _readonly_paths(lim):
+        if p == package:  # bound below at a neutral path
+            continue
         if os.path.islink(p):
             lines.append(f'mkdir -p "$R"{q(os.path.dirname(p))}; ln -s {q(os.readlink(p))} "$R"{q(p)}')
         elif os.path.isdir(p):
@@ -549,6 +591,8 @@ def _wrap(argv: Sequence[str], workdir: str | os.PathLike[str], lim: SandboxLimi
             state["newroot"] = staging
         cmd = _bwrap_argv(argv, wd, lim, uid, staging, extra)
         env = scrubbed_env(wd, lim, "/tmp")
+        if _editable_install()[0] is not None:
+            env["PYTHONPATH"] = SANDBOX_PACKAGE_ROOT
     elif level == "unshare":
         if not root:
             raise IsolationError("the 'unshare' isolation level needs root")

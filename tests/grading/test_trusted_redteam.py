@@ -319,3 +319,20 @@ def json_text(nb) -> str:
     import json
 
     return json.dumps(nb)
+
+
+def test_the_editable_install_does_not_tell_the_sandbox_where_the_course_lives(bwrap_workdir):
+    package, files = isolation._editable_install()
+    if package is None:
+        pytest.skip("chemdl_utils is not an editable install here: nothing names its source folder")
+    code = ("import sys, chemdl_utils.checks\n"
+            "print('PKG', chemdl_utils.checks.__file__)\n"
+            f"for f in {files!r}:\n"
+            "    try:\n"
+            "        print('READ', open(f).read())\n"
+            "    except OSError as exc:\n"
+            "        print('HIDDEN', type(exc).__name__)\n")
+    done = _sandboxed(code, bwrap_workdir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"PKG {isolation.SANDBOX_PACKAGE_ROOT}/chemdl_utils/checks.py" in done.stdout
+    assert package not in done.stdout.replace(f"PKG {isolation.SANDBOX_PACKAGE_ROOT}", ""), done.stdout

@@ -7,7 +7,7 @@ One module per step, each usable alone:
 ``release``     generate ``exercises/`` from ``solutions/``; check they are in sync
 ``collect``     LMS zip / folder of files -> ``submitted/<student>/<assignment>/``
 ``sanitize``    validate, identify and restore submitted notebooks (nbgrader preprocessors)
-``execute``     run one notebook in a separate, limited (and isolated) process
+``execute``     the limits of grading one notebook and its result type
 ``score``       nbgrader's scoring rules on an executed notebook
 ``gradebook``   nbgrader's database plus the autograde history; one transaction per submission
 ``autograde``   the pipeline (one grading process per submission) and its summary
@@ -35,7 +35,7 @@ _EXPORTS = {
     "course": ("Course",),
     "release": ("release_assignment", "check_release"),
     "collect": ("collect_submissions", "CollectReport"),
-    "execute": ("Limits", "ExecutionResult", "execute_submission"),
+    "execute": ("Limits", "ExecutionResult"),
     "autograde": ("autograde_assignment", "AutogradeSummary", "Outcome"),
     "feedback": ("generate_feedback",),
     "export": ("export_grades", "export_history"),

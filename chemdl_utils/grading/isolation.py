@@ -627,7 +627,8 @@ def _wrap(argv: Sequence[str], workdir: str | os.PathLike[str], lim: SandboxLimi
 
 
 def isolated_command(argv: Sequence[str], workdir: str | os.PathLike[str], limits: Any = None,
-                     writable: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[str], dict[str, str]]:
+                     writable: Sequence[str | os.PathLike[str]] = (),
+                     level: str | None = None) -> tuple[list[str], dict[str, str]]:
     """Wrap ``argv`` so that it runs confined to ``workdir`` under ``limits``.
 
     Returns ``(argv, env)``: start the process with exactly this environment (``env=env``, not
@@ -635,7 +636,7 @@ def isolated_command(argv: Sequence[str], workdir: str | os.PathLike[str], limit
     sandbox uid; call ``release_sandbox(workdir)`` after the run to kill leftovers and take it back.
     """
     lim = coerce_limits(limits)
-    return _wrap(argv, workdir, lim, detect_isolation(lim), writable)
+    return _wrap(argv, workdir, lim, level or detect_isolation(lim), writable)
 
 
 def sandbox_preexec(workdir: str | os.PathLike[str]):

@@ -5,7 +5,7 @@ so that code can rig them: return an object whose ``==`` is always true, replace
 ``numpy.allclose``/``torch.allclose`` or the course's check helpers, read the hidden tests from
 the kernel's history, or print them into the graded copy. Here:
 
-* the student's notebook runs in a kernel confined by ``isolation.isolated_command`` (no course
+* the student's notebook runs in a kernel confined by ``isolation`` (no course
   files, no network, limits). Test cells run there only in their *released* form (hidden tests
   removed), so the kernel's state matches what the student saw, and the hidden tests never enter it;
 * right after each test cell, :func:`run_hidden_tests` executes the instructor's full test cell
@@ -19,8 +19,8 @@ the kernel's history, or print them into the graded copy. Here:
 * scores are computed here, clamped to ``[0, points]``, and returned for the parent to write.
 
 Entry points: :func:`grade_notebook` (scores + sanitized graded copy) and :func:`secure_execute`
-(the same, shaped as ``execute.execute_submission``'s result so ``score.score_notebook`` can be
-used unchanged). Building blocks (each testable alone): :func:`test_cells`, :func:`released_source`,
+(the same as an ``execute.ExecutionResult``, so ``score.score_notebook`` reads it; the one
+execution path ``autograde`` uses). Building blocks (each testable alone): :func:`test_cells`, :func:`released_source`,
 :class:`KernelBridge`, :func:`run_hidden_tests`.
 
 Test cells may use any Python the grader can run, but not IPython magics (``%time``): they are
@@ -788,7 +788,10 @@ def _make_km(workdir: Path, limits: isolation.SandboxLimits, level: str) -> tupl
     class SandboxedKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw: Any):  # type: ignore[override]
             cmd, kw = await super()._async_pre_start_kernel(**kw)
-            cmd, env = isolation._wrap(cmd, workdir, limits, level, writable=[ctl])
+            cmd, env = isolation.isolated_command(cmd, workdir, limits, writable=[ctl], level=level)
+            preexec = isolation.sandbox_preexec(workdir)  # rlimits where prlimit(1) is missing
+            if preexec is not None:
+                kw["preexec_fn"] = preexec
             kw["env"] = env
             kw["cwd"] = str(workdir)
             kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
@@ -1003,7 +1006,7 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
 def secure_execute(notebook_path: str | os.PathLike[str] | NotebookNode, workdir: str | os.PathLike[str],
                    limits: Any, source: str | os.PathLike[str] | NotebookNode,
                    redact: Iterable[str] = ()) -> Any:
-    """Drop-in for ``execute.execute_submission`` that grades with trusted tests.
+    """Grade one notebook with trusted tests; the result as an ``execute.ExecutionResult``.
 
     Returns an ``execute.ExecutionResult`` whose ``notebook`` is the sanitized graded copy: every
     test cell's outputs are the trusted verdict (a stream "passed" or an error with the message),

@@ -73,6 +73,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print("datasets:")
             for line in lister():
                 print(f"  {line}")
+    from .health import run_checks
+
+    print("this machine:")
+    for check in run_checks():
+        print(f"  {check.line()}")
     return 0
 
 

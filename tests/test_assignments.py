@@ -11,7 +11,10 @@ the repository):
 4. plausible wrong answers (``WRONG``, substituted into the released notebook's answer cells) lose
    exactly the points of the test cells they break, and nothing else, and each failing cell says
    why (its output contains the phrase the suite names);
-5. correct alternative solutions (``CORRECT``) earn full marks.
+5. correct alternative solutions (``CORRECT``) earn full marks;
+6. every submission graded by nbgrader's own ``autograde`` is graded again by ``chemdl grade
+   autograde`` (sandboxed kernel, hidden tests in the trusted process): the two must agree on
+   every cell, so the hardened path never changes what a test means.
 
 Each notebook is executed once per submission; one module-level fixture runs all submissions of
 every assignment, and the tests only read the gradebook and the autograded notebooks.
@@ -61,6 +64,9 @@ class Course:
     logs: dict[str, str] = field(default_factory=dict)
     # student -> graded cell id -> the text of that cell's outputs in the autograded notebook
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the same submissions graded by ``chemdl grade autograde``: student -> cell id -> score
+    chemdl_scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    chemdl_failures: list[str] = field(default_factory=list)
 
 
 def _config(root: Path):
@@ -158,7 +164,31 @@ def _grade_course(tmp: Path, name: str) -> Course:
             cell.metadata["nbgrader"]["grade_id"]: _output_text(cell)
             for cell in graded_nb.cells if cell.metadata.get("nbgrader", {}).get("grade")
         }
+    _grade_with_chemdl(course, tmp, submissions, nb_name)
     return course
+
+
+def _grade_with_chemdl(course: Course, tmp: Path, submissions: dict[str, nbformat.NotebookNode],
+                       nb_name: str) -> None:
+    """Grade the same submissions through the instructor pipeline (``chemdl grade autograde``)."""
+    from nbgrader.api import Gradebook
+
+    from chemdl_utils.grading.autograde import autograde_assignment
+    from chemdl_utils.grading.course import Course as GradingCourse
+
+    workspace = tmp / "chemdl-workspace"
+    grading = GradingCourse.from_root(REPO, workspace=workspace, db_url=f"sqlite:///{workspace / 'gradebook.db'}")
+    for student, nb in submissions.items():
+        folder = grading.submitted_dir / student / course.name
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / nb_name)
+    summary = autograde_assignment(grading, course.name, workers=2, show_progress=False)
+    course.chemdl_failures = [o.line() for o in summary.outcomes if o.status != "graded"]
+    with Gradebook(grading.db_url) as gb:
+        for o in summary.outcomes:
+            if o.status == "graded":
+                notebook = gb.find_submission_notebook(nb_name.removesuffix(".ipynb"), course.name, o.student)
+                course.chemdl_scores[o.student] = {g.name: g.auto_score for g in notebook.grades}
 
 
 def _output_text(cell: nbformat.NotebookNode) -> str:
@@ -324,3 +354,15 @@ def test_correct_alternatives_earn_full_marks(graded, name: str, student: str) -
     lost = {k: v for k, v in scores.items() if k not in SUITES[name].MANUAL and v[0] != v[1]}
     assert not lost, f"{name}/{student} (a correct alternative) loses points on {lost}:\n" + "\n".join(
         graded[name].outputs[student].get(k, "")[-800:] for k in lost)
+
+
+def test_chemdl_autograde_agrees_with_nbgrader_on_every_submission(course: Course) -> None:
+    assert not course.chemdl_failures, f"chemdl grade autograde failed: {course.chemdl_failures}"
+    manual = SUITES[course.name].MANUAL
+    for student, scores in course.scores.items():
+        ours = course.chemdl_scores.get(student)
+        assert ours is not None, f"{course.name}/{student} was not graded by chemdl grade autograde"
+        nbgrader = {k: v[0] for k, v in scores.items() if k not in manual}
+        chemdl = {k: v for k, v in ours.items() if k not in manual}
+        assert chemdl == nbgrader, (f"{course.name}/{student}: nbgrader and chemdl grade autograde disagree: "
+                                    f"nbgrader {nbgrader}, chemdl {chemdl}")

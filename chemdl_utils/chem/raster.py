@@ -1,9 +1,10 @@
 """Molecules as images: rasterize RDKit 2D depictions into a few channels (after Chemception).
 
-Goh et al. (2017) fed 2D drawings of molecules to an image CNN, one chemical property per colour
-channel. :func:`rasterize_molecule` does the same with RDKit's 2D coordinates (bond length about
-1.5 units): the molecule is centred, optionally rotated, and each atom sets its pixel in the atom
-channels, each bond paints the pixels along its line in the bond channel.
+Goh et al. (2017) fed 2D drawings of molecules to an image CNN; their follow-up (2018) drew one
+chemical property per colour channel. :func:`rasterize_molecule` does the same with RDKit's 2D
+coordinates (bond length about 1.5 units): the molecule is centred, optionally rotated, and each
+atom sets its pixel in the atom channels, each bond paints the pixels along its line in the bond
+channel.
 
 Channels (``RASTER_CHANNELS``): ``"bond_order"`` (1, 2, 3, aromatic 1.5, along each bond),
 ``"atomic_number"`` (Z / 10 at each atom), ``"charge"`` (Gasteiger partial charge at each atom) and

@@ -11,6 +11,7 @@ One module per step, each usable alone:
 ``score``       nbgrader's scoring rules on an executed notebook
 ``gradebook``   nbgrader's database plus the autograde history; one transaction per submission
 ``autograde``   the pipeline (one grading process per submission) and its summary
+``cluster``     the same on dask.distributed: LocalCluster, a scheduler, or Slurm (dask-jobqueue)
 ``isolation``   the OS sandbox of the student's kernel (bwrap, unshare, uid, rlimits)
 ``trusted_tests``  the grader: sandboxed kernel, hidden tests in the trusted process
 ``trusted_codec``  the pickle-free, size-checked value format between kernel and grader

@@ -236,6 +236,24 @@ def _process_budget(limits: Limits) -> float:
     return float(limits.notebook_timeout) + 120.0
 
 
+def _run_jobs(prepared: list[_Job], limits: Limits, workers: int, cluster: str | None, scheduler: str | None,
+              jobs: int, cluster_config: str | os.PathLike[str] | None
+              ) -> Iterator[tuple[_Job, dict[str, ExecutionResult]]]:
+    """The jobs' results as they finish: local grading processes, or Dask tasks."""
+    if not prepared:
+        return
+    if cluster is None and scheduler is None:
+        yield from run_in_processes(prepared, lambda j: (_execute, (j, limits)), workers, _process_budget(limits))
+        return
+    from .cluster import connect, run_on_dask
+
+    client, close = connect(cluster, scheduler, workers, jobs, cluster_config)
+    try:
+        yield from run_on_dask(prepared, limits, client)
+    finally:
+        close()
+
+
 def _child_main(conn: Any, target: Callable[..., Any], args: tuple) -> None:
     try:
         result: tuple[str, Any] = ("ok", target(*args))
@@ -367,11 +385,19 @@ def autograde_assignment(
     students: Iterable[str] | None = None,
     scratch_dir: Path | None = None,
     show_progress: bool = True,
+    cluster: str | None = None,
+    scheduler: str | None = None,
+    jobs: int = 2,
+    cluster_config: str | os.PathLike[str] | None = None,
 ) -> AutogradeSummary:
     """Autograde every submission of ``assignment`` (or only ``students``); returns the summary.
 
-    ``workers`` notebooks run at the same time (default: the number of cores). Grades are written
-    to the course's gradebook; each attempt is appended to the history table.
+    ``workers`` notebooks run at the same time (default: the number of cores), each in a grading
+    process of its own. With ``cluster="local"`` they run as tasks on a Dask ``LocalCluster``, with
+    ``scheduler="tcp://host:port"`` on an existing Dask scheduler's workers, with
+    ``cluster="slurm"`` on ``jobs`` Slurm jobs (``chemdl_utils.grading.cluster``). Grades are
+    written to the course's gradebook by this process only; each attempt is appended to the
+    history table.
     """
     from .execute import isolation_mode
 
@@ -379,6 +405,10 @@ def autograde_assignment(
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     limits = limits or Limits()
+    if scheduler or cluster == "slurm":
+        from .cluster import require_shared_gradebook
+
+        require_shared_gradebook(course.db_url, f"a Dask scheduler ({scheduler})" if scheduler else "Slurm")
     course.require_assignment(assignment)
     try:  # fail fast, once, when the required isolation is not available
         isolation = isolation_mode()
@@ -404,7 +434,7 @@ def autograde_assignment(
         bar = progress(None, total=len(present), desc=f"autograde {assignment}", enabled=show_progress,
                        unit="sub")
         with open_gradebook(course) as gb:
-            jobs: list[_Job] = []
+            prepared_jobs: list[_Job] = []
             for student in present:
                 try:
                     prepared = _prepare(course, assignment, student, scratch, expected, known, max_scores)
@@ -415,9 +445,8 @@ def autograde_assignment(
                     outcomes.append(prepared)
                     bar.update(1)
                 else:
-                    jobs.append(prepared)
-            budget = _process_budget(limits)
-            for job, results in run_in_processes(jobs, lambda j: (_execute, (j, limits)), workers, budget):
+                    prepared_jobs.append(prepared)
+            for job, results in _run_jobs(prepared_jobs, limits, workers, cluster, scheduler, jobs, cluster_config):
                 try:
                     outcome = _finish(course, assignment, job, results, max_scores, run_id, gb)
                 except Exception as exc:

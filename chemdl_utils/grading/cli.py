@@ -2,7 +2,7 @@
 
     chemdl grade release [ASSIGNMENT] [--check]
     chemdl grade collect ASSIGNMENT SOURCE [--map CSV] [--format F] [--dry-run]
-    chemdl grade autograde ASSIGNMENT [--workers N] [--student ID ...]
+    chemdl grade autograde ASSIGNMENT [--workers N] [--student ID ...] [--cluster local|slurm | --scheduler ADDR]
                            [--cell-timeout S] [--timeout S] [--memory MB]
     chemdl grade feedback ASSIGNMENT [--student ID ...]
     chemdl grade export [--assignment A ...] [--by-question] [--history] [-o FILE]
@@ -95,6 +95,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per notebook (default 900)")
     p.add_argument("--memory", type=int, default=4096, metavar="MB",
                    help="memory limit per kernel (default 4096)")
+    p.add_argument("--cluster", choices=("local", "slurm"), default=None,
+                   help="grade as Dask tasks: 'local' (a LocalCluster of --workers processes) or 'slurm' "
+                        "(dask-jobqueue, settings in Dask's jobqueue.yaml or --cluster-config)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on the workers of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                        "(needs a PostgreSQL gradebook)")
+    p.add_argument("--jobs", type=int, default=2, help="Slurm jobs to start with --cluster slurm (default 2)")
+    p.add_argument("--cluster-config", default=None, metavar="YAML",
+                   help="Dask configuration file with a 'jobqueue: slurm:' section (--cluster slurm)")
     _common(p)
     p.set_defaults(func=_cmd_autograde)
 
@@ -173,7 +182,8 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
 
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, memory_mb=args.memory)
     summary = autograde_assignment(_course(args), args.assignment, workers=args.workers, limits=limits,
-                                   students=args.student)
+                                   students=args.student, cluster=args.cluster, scheduler=args.scheduler,
+                                   jobs=args.jobs, cluster_config=args.cluster_config)
     for line in summary.lines():
         _say(line)
     return 0

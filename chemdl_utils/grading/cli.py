@@ -4,6 +4,7 @@
     chemdl grade collect ASSIGNMENT SOURCE [--map CSV] [--format F] [--dry-run]
     chemdl grade autograde ASSIGNMENT [--workers N] [--student ID ...] [--cluster local|slurm | --scheduler ADDR]
                            [--cell-timeout S] [--timeout S] [--memory MB]
+    chemdl grade watch ASSIGNMENT [INBOX] [--interval S] [--rounds N]
     chemdl grade feedback ASSIGNMENT [--student ID ...]
     chemdl grade export [--assignment A ...] [--by-question] [--history] [-o FILE]
     chemdl grade report ASSIGNMENT [-o DIR]
@@ -80,6 +81,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="report what would be collected; write nothing")
     _common(p)
     p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("watch", help="grade each new submission as it arrives and write its feedback",
+                       description="Every --interval seconds: collect INBOX (as `collect` does), autograde "
+                                   "the students whose submission changed, write their feedback. Ctrl-C stops.")
+    p.add_argument("assignment", help="assignment to watch")
+    p.add_argument("inbox", type=Path, nargs="?", default=None,
+                   help="folder (or zip) where submissions arrive; omit to watch submitted/ only")
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between rounds (default 60)")
+    p.add_argument("--rounds", type=int, default=None, help="stop after this many rounds (default: run until Ctrl-C)")
+    p.add_argument("--workers", type=int, default=None, help="notebooks graded at once (default: number of cores)")
+    _common(p)
+    p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("autograde", help="execute and score every submission in parallel, isolated",
                        description="Grade every submission of ASSIGNMENT in its own working copy and "
@@ -174,6 +187,17 @@ def _cmd_collect(args: argparse.Namespace) -> int:
          + (f" [{report.format} download]" if report.format else "")
          + (" (dry run)" if args.dry_run else ""))
     return 0 if report.ok else 1
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import watch
+
+    try:
+        watch(_course(args), args.assignment, args.inbox, interval=args.interval, rounds=args.rounds,
+              workers=args.workers, say=_say)
+    except KeyboardInterrupt:
+        _say("watch stopped")
+    return 0
 
 
 def _cmd_autograde(args: argparse.Namespace) -> int:

@@ -59,7 +59,9 @@ def test_output_size_and_receptive_field():
 
 
 def test_receptive_field_matches_gradient_support():
-    layers = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3), torch.nn.MaxPool1d(2), torch.nn.Conv1d(1, 1, 3, stride=2), torch.nn.Conv1d(1, 1, 2))
+    # average pooling: max pooling would pass the gradient to only one input per window
+    layers = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3), torch.nn.AvgPool1d(2), torch.nn.Conv1d(1, 1, 3, stride=2), torch.nn.Conv1d(1, 1, 2))
+    torch.manual_seed(0)
     x = torch.randn(1, 1, 40, requires_grad=True)
     layers(x)[0, 0, 0].backward()
     support = int((x.grad[0, 0] != 0).sum())

@@ -1,14 +1,16 @@
-"""Benchmark: plain ``nbgrader autograde`` vs ``chemdl grade autograde`` on the same submissions.
+"""Benchmark: plain ``nbgrader autograde`` vs ``chemdl grade autograde`` (local processes, a Dask
+LocalCluster, and a Dask scheduler with two local workers) on the same submissions.
 
 Builds the grading fixture course (tests/fixtures/grading) in a temporary folder, releases it,
 writes N submissions (cycling through well-behaved cases: solution, correct answers, blank,
 wrong answer, edited locked test, extra files), copies the course twice and grades one copy with
 ``python -m nbgrader autograde`` (serial, in-process kernels, no isolation) and the other with
-``chemdl grade autograde`` (parallel workers, one limited and isolated process per notebook).
-Checks that every student's per-cell grades are identical, then prints both throughputs
-(submissions per minute) and their ratio. Exits 1 when grades differ.
+``chemdl grade autograde`` three ways: local grading processes (the default), ``--cluster local``
+(Dask LocalCluster) and ``--scheduler`` (a ``dask scheduler`` and two ``dask worker`` processes
+started on 127.0.0.1). Checks that every student's per-cell grades are identical, then prints the
+throughputs (submissions per minute) and their ratios to nbgrader. Exits 1 when grades differ.
 
-    .venv/bin/python benchmarks/autograde.py [-n 8] [--workers N]
+    .venv/bin/python benchmarks/autograde.py [-n 8] [--workers N] [--no-dask]
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--submissions", type=int, default=8, help="number of submissions (default 8)")
     parser.add_argument("--workers", type=int, default=None, help="chemdl workers (default: number of cores)")
     parser.add_argument("--cell-timeout", type=float, default=30.0)
+    parser.add_argument("--no-dask", action="store_true", help="skip the two Dask runs")
     args = parser.parse_args(argv)
     os.environ.setdefault("CHEMDL_PROGRESS", "0")
 
@@ -73,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(template, ours_dir)
         plain = Course.from_root(plain_dir, workspace=plain_dir / "instructor")
         ours = Course.from_root(ours_dir, workspace=ours_dir / "instructor")
+        dask_runs = {}
+        if not args.no_dask:
+            for name in ("dask-local", "dask-scheduler"):
+                shutil.copytree(template, Path(tmp) / name)
+                dask_runs[name] = Course.from_root(Path(tmp) / name, workspace=Path(tmp) / name / "instructor")
 
         env = dict(os.environ, CHEMDL_INSTRUCTOR_DIR=str(plain.workspace), CHEMDL_GRADEBOOK_URL=plain.db_url,
                    PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
@@ -93,26 +101,83 @@ def main(argv: list[str] | None = None) -> int:
             ours, "toy", workers=workers, limits=Limits(cell_timeout=args.cell_timeout), show_progress=False
         )
         t_ours = time.perf_counter() - start
+        timings = {f"chemdl grade autograde ({workers} processes, isolation: {isolation_mode()})": (t_ours, ours,
+                                                                                                  summary)}
+        limits = Limits(cell_timeout=args.cell_timeout)
+        if "dask-local" in dask_runs:
+            start = time.perf_counter()
+            s_local = autograde_assignment(dask_runs["dask-local"], "toy", workers=workers, limits=limits,
+                                           show_progress=False, cluster="local")
+            timings[f"chemdl --cluster local (Dask LocalCluster, {workers} workers)"] = (
+                time.perf_counter() - start, dask_runs["dask-local"], s_local)
+        if "dask-scheduler" in dask_runs:
+            with _local_scheduler(2) as address:
+                start = time.perf_counter()
+                s_sched = autograde_assignment(dask_runs["dask-scheduler"], "toy", limits=limits,
+                                               show_progress=False, scheduler=address)
+                timings["chemdl --scheduler (dask scheduler + 2 dask workers on 127.0.0.1)"] = (
+                    time.perf_counter() - start, dask_runs["dask-scheduler"], s_sched)
 
-        g_plain, g_ours = _grades(plain), _grades(ours)
-        differ = sorted(s for s in set(g_plain) | set(g_ours) if g_plain.get(s) != g_ours.get(s))
         n = args.submissions
-        rate_plain, rate_ours = n / t_plain * 60, n / t_ours * 60
+        g_plain = _grades(plain)
+        rate_plain = n / t_plain * 60
         print(f"submissions: {n} ({', '.join(sorted(set(cases)))}); cores: {default_workers()}")
-        print(f"nbgrader autograde (serial, no isolation): "
-              f"{t_plain:7.1f} s  {rate_plain:6.1f} submissions/min")
-        print(f"chemdl grade autograde ({workers} workers, isolation: {isolation_mode()}): "
-              f"{t_ours:7.1f} s  {rate_ours:6.1f} submissions/min")
-        print(f"ratio chemdl / nbgrader: {rate_ours / rate_plain:.2f}x")
-        graded = len(summary.by_status("graded"))
-        if differ or graded != n:
-            print(f"GRADES DIFFER for {', '.join(differ) or '-'} (chemdl graded {graded}/{n})")
-            for s in differ[:5]:
-                print(f"  {s}: nbgrader {g_plain.get(s)} chemdl {g_ours.get(s)}")
+        print(f"nbgrader autograde (serial, no isolation): {t_plain:7.1f} s  {rate_plain:6.1f} submissions/min")
+        failed = False
+        for label, (seconds, course_run, summ) in timings.items():
+            rate = n / seconds * 60
+            g_run = _grades(course_run)
+            differ = sorted(s for s in set(g_plain) | set(g_run) if g_plain.get(s) != g_run.get(s))
+            graded = len(summ.by_status("graded"))
+            same = "grades identical" if not differ and graded == n else f"GRADES DIFFER ({', '.join(differ) or '-'})"
+            print(f"{label}: {seconds:7.1f} s  {rate:6.1f} submissions/min  "
+                  f"ratio to nbgrader {rate / rate_plain:.2f}x  {same}")
+            failed = failed or bool(differ) or graded != n
+        if failed:
             return 1
-        cells = sum(len(v) for v in g_ours.values())
-        print(f"grades identical for all {n} submissions ({cells} graded cells)")
+        cells = sum(len(v) for v in g_plain.values())
+        print(f"grades identical for all {n} submissions in every run ({cells} graded cells)")
     return 0
+
+
+class _local_scheduler:
+    """A ``dask scheduler`` and ``n`` single-threaded ``dask worker`` processes on 127.0.0.1."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.procs = n, []
+
+    def __enter__(self) -> str:
+        import socket
+
+        from distributed import Client
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        dask = str(Path(sys.executable).with_name("dask"))
+        address = f"tcp://127.0.0.1:{port}"
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+        self.procs.append(subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                            "--no-dashboard"], **quiet))
+        time.sleep(2)
+        for i in range(self.n):
+            self.procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                                "--no-dashboard", "--name", f"bench{i}"], **quiet))
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(self.n, timeout=120)
+        return address
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -236,6 +236,14 @@ def _process_budget(limits: Limits) -> float:
     return float(limits.notebook_timeout) + 120.0
 
 
+def is_loopback(address: str) -> bool:
+    """Is the Dask scheduler ``address`` on this machine (``tcp://127.0.0.1:8786``, ``localhost``)?"""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(address if "://" in address else f"tcp://{address}").hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 def _run_jobs(prepared: list[_Job], limits: Limits, workers: int, cluster: str | None, scheduler: str | None,
               jobs: int, cluster_config: str | os.PathLike[str] | None
               ) -> Iterator[tuple[_Job, dict[str, ExecutionResult]]]:
@@ -405,7 +413,7 @@ def autograde_assignment(
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     limits = limits or Limits()
-    if scheduler or cluster == "slurm":
+    if (scheduler and not is_loopback(scheduler)) or cluster == "slurm":
         from .cluster import require_shared_gradebook
 
         require_shared_gradebook(course.db_url, f"a Dask scheduler ({scheduler})" if scheduler else "Slurm")

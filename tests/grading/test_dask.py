@@ -125,9 +125,16 @@ def test_a_class_on_a_scheduler_survives_a_killed_worker(dask_cluster, released_
 
 
 def test_a_remote_scheduler_refuses_an_sqlite_gradebook(released_template, tmp_path, limits):
+    from chemdl_utils.grading.autograde import is_loopback
+
     course = copy_course(released_template, tmp_path / "sqlite")
+    # refused before any connection is made (nothing is sent to this address)
     with pytest.raises(ValueError, match="PostgreSQL"):
-        autograde_assignment(course, "toy", limits=limits, scheduler="tcp://127.0.0.1:9")
+        autograde_assignment(course, "toy", limits=limits, scheduler="tcp://grading.example.edu:8786")
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        autograde_assignment(course, "toy", limits=limits, cluster="slurm")
+    assert is_loopback("tcp://127.0.0.1:8786") and is_loopback("localhost:8786")
+    assert not is_loopback("tcp://grading.example.edu:8786")
 
 
 def _kill_the_worker(payload, limits):

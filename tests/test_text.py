@@ -300,3 +300,114 @@ def test_moses_script_matches_the_registry():
     assert script.N_SAMPLE == dataset_info("moses").n_molecules
     assert script.OUT.name == registry.get_spec("moses").files[0].filename
     assert (path.parent / "moses_LICENSE.txt").read_text().startswith("Copyright 2018 Insilico Medicine")
+
+
+# --- chemdl_utils.nn.seq and chemdl_utils.nn.transformer -----------------------------------
+
+
+def test_padding_mask_and_seq2seq_ignores_source_padding():
+    from chemdl_utils.nn.seq import Seq2Seq, padding_mask, seq2seq_loss
+
+    assert padding_mask(torch.tensor([2, 4])).tolist() == [[True, True, False, False], [True, True, True, True]]
+    with pytest.raises(ValueError, match="1-D"):
+        padding_mask(torch.ones(2, 2))
+    vocab = Vocabulary.from_smiles(SMILES)
+    src, src_len = encode_smiles(SMILES[:3], vocab, add_special=False)
+    tgt, _ = encode_smiles(SMILES[:3], vocab)
+    for attention in (False, True):
+        torch.manual_seed(0)
+        model = Seq2Seq(len(vocab), embedding_dim=8, hidden_size=16, attention=attention).eval()
+        with torch.no_grad():
+            logits, weights = model(src, src_len, tgt[:, :-1], return_attention=True)
+            wider = torch.cat([src, torch.zeros(3, 4, dtype=torch.long)], 1)
+            logits_wider = model(wider, src_len, tgt[:, :-1])
+        torch.testing.assert_close(logits, logits_wider)   # extra source padding changes nothing
+        assert logits.shape == (3, tgt.shape[1] - 1, len(vocab))
+        if attention:
+            assert torch.allclose(weights.sum(-1), torch.ones(3, tgt.shape[1] - 1))
+            assert (weights[0, :, int(src_len[0]):] == 0).all()
+        else:
+            assert weights is None
+        assert seq2seq_loss(model, src, src_len, tgt).item() > 0
+        out, maps = model.greedy_decode(src, src_len, vocab, max_len=5)
+        assert out.shape[0] == 3 and out.shape[1] <= 5 and (maps is None) == (not attention)
+
+
+def test_seq2seq_learns_to_copy():
+    from chemdl_utils.nn.seq import Seq2Seq, train_seq2seq
+
+    smiles = ["CCO", "CCN", "CCC", "COC", "CNC", "OCO"] * 20
+    vocab = Vocabulary.from_smiles(smiles)
+    torch.manual_seed(0)
+    model = Seq2Seq(len(vocab), embedding_dim=16, hidden_size=32, attention=True)
+    history = train_seq2seq(model, smiles, smiles, vocab, epochs=15, batch_size=16, lr=1e-2, device="cpu",
+                            show_progress=False)
+    assert history.train_loss[-1] < 0.2 * history.train_loss[0]
+    src, src_len = encode_smiles(smiles[:6], vocab, add_special=False)
+    out, _ = model.greedy_decode(src, src_len, vocab)
+    assert ["".join(vocab.decode(r)) for r in out] == smiles[:6]
+    with pytest.raises(ValueError, match="equal length"):
+        train_seq2seq(model, smiles, smiles[:3], vocab, epochs=1)
+
+
+def test_attention_from_scratch_equals_torch():
+    import torch.nn.functional as F
+
+    from chemdl_utils.nn.transformer import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 6, 8), torch.randn(2, 3, 6, 8)
+    out, w = scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v))
+    assert torch.allclose(w.sum(-1), torch.ones(2, 3, 5))
+    m = causal_mask(6)
+    assert m.tolist()[1] == [True, True, False, False, False, False]
+    x = torch.randn(2, 6, 8)
+    torch.testing.assert_close(scaled_dot_product_attention(x, x, x, m)[0],
+                               F.scaled_dot_product_attention(x, x, x, is_causal=True))
+    ours = MultiHeadAttention(16, 4).eval()
+    theirs = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 7, 16)
+    pad = torch.zeros(3, 7, dtype=torch.bool)
+    pad[0, 5:] = True
+    with torch.no_grad():
+        a, aw = ours(x, x, x, key_padding_mask=pad, attn_mask=~causal_mask(7))
+        b, bw = theirs(x, x, x, key_padding_mask=pad, attn_mask=~causal_mask(7))
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(aw, bw)
+    with pytest.raises(ValueError, match="divisible"):
+        MultiHeadAttention(10, 3)
+
+
+def test_positions_masking_and_transformer():
+    from chemdl_utils.nn.transformer import (SmilesTransformer, finetune_regressor, mask_tokens, pretrain_masked,
+                                             sinusoidal_positions)
+
+    pe = sinusoidal_positions(10, 8)
+    assert pe.shape == (10, 8) and pe[0, 0] == 0 and pe[0, 1] == 1
+    assert torch.allclose(pe[3, 0], torch.sin(torch.tensor(3.0)))
+    with pytest.raises(ValueError, match="even"):
+        sinusoidal_positions(4, 5)
+    vocab = Vocabulary.from_smiles(SMILES)
+    ids, _ = encode_smiles(SMILES * 40, vocab)
+    inputs, targets = mask_tokens(ids, vocab.unk_id, len(vocab), prob=0.15, generator=torch.Generator().manual_seed(0))
+    chosen = targets != -100
+    assert (ids[chosen] >= 4).all() and (inputs[~chosen] == ids[~chosen]).all()
+    frac = chosen.sum() / (ids >= 4).sum()
+    assert 0.10 < frac < 0.20
+    assert 0.7 < float((inputs[chosen] == vocab.unk_id).float().mean()) < 0.9
+    torch.manual_seed(0)
+    model = SmilesTransformer(len(vocab), d_model=16, num_heads=2, num_layers=1, dim_feedforward=32, dropout=0.0)
+    h = pretrain_masked(model, ids, vocab.unk_id, epochs=3, batch_size=32, lr=3e-3, device="cpu", show_progress=False)
+    assert h.train_loss[-1] < h.train_loss[0]
+    y = torch.arange(len(SMILES), dtype=torch.float32)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    tuned = finetune_regressor(model, ids[: len(SMILES)], y, steps=150, batch_size=5, lr=1e-2, device="cpu")
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())   # original untouched
+    with torch.no_grad():
+        assert float(((tuned(ids[: len(SMILES)]) - y) ** 2).mean()) < 0.5 * float(y.var())
+    with pytest.raises(ValueError, match="longer than max_len"):
+        SmilesTransformer(len(vocab), max_len=4).encode(ids)
+    with pytest.raises(ValueError, match="equal length"):
+        finetune_regressor(model, ids[:3], y, device="cpu")

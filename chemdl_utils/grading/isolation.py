@@ -224,6 +224,10 @@ def scrubbed_env(workdir: str | os.PathLike[str], limits: Any = None,
         "MKL_NUM_THREADS": "1",
         "CHEMDL_SANDBOX": "1",
     }
+    if _editable_install()[0] is not None:
+        # the bwrap sandbox mounts the package here and hides the editable finder; at the other
+        # levels the finder still works and this missing folder is ignored by Python
+        env["PYTHONPATH"] = SANDBOX_PACKAGE_ROOT
     for key in lim.env_passthrough:
         if key in os.environ and key not in ("PATH", "HOME", "PYTHONPATH", "LD_PRELOAD", "LD_LIBRARY_PATH"):
             env[key] = os.environ[key]
@@ -264,7 +268,7 @@ def _probe(level: str) -> bool:
         if level == "rlimits":
             return _run_quiet([sys.executable, "-c", "pass"])  # always available where Python runs
         return ok
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to set up or run the probe means: this level does not work here
         return False
     finally:
         _release(wd, quiet=True)
@@ -542,10 +546,7 @@ def _unshare_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int, ne
              f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=755 chemdl-root "$R"',
              # the private /tmp before the read-only binds, which may lie under /tmp (a CI clone)
              'mkdir -p "$R/tmp"', f'mount -t tmpfs -o size={int(lim.tmp_bytes)},mode=1777 chemdl-tmp "$R/tmp"']
-    package, install_files = _editable_install()
     for p in _readonly_paths(lim):
-        if p == package:  # bound below at a neutral path
-            continue
         if os.path.islink(p):
             lines.append(f'mkdir -p "$R"{q(os.path.dirname(p))}; ln -s {q(os.readlink(p))} "$R"{q(p)}')
         elif os.path.isdir(p):
@@ -591,8 +592,6 @@ def _wrap(argv: Sequence[str], workdir: str | os.PathLike[str], lim: SandboxLimi
             state["newroot"] = staging
         cmd = _bwrap_argv(argv, wd, lim, uid, staging, extra)
         env = scrubbed_env(wd, lim, "/tmp")
-        if _editable_install()[0] is not None:
-            env["PYTHONPATH"] = SANDBOX_PACKAGE_ROOT
     elif level == "unshare":
         if not root:
             raise IsolationError("the 'unshare' isolation level needs root")

@@ -55,7 +55,7 @@ from .hidden import remove_hidden_tests
 from .trusted_sanitize import sanitize_notebook, format_test_message
 
 __all__ = [
-    "CellScore",
+    "TestVerdict",
     "SecureGradeResult",
     "StudentObject",
     "StudentCodeError",
@@ -259,11 +259,11 @@ class KernelBridge:
     def close(self) -> None:
         try:
             self.kc.stop_channels()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - closing a client whose kernel died: nothing left to close
             pass
         try:
             self.context.destroy(linger=0)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - the sockets are gone with the kernel already
             pass
 
     def _proxy(self, ref: dict) -> Any:
@@ -313,7 +313,7 @@ class KernelBridge:
             if type(raw) is not str:
                 raise ValueError
             reply = json.loads(raw)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - whatever the kernel sent instead of a reply is refused the same way
             raise StudentCodeError("the grader could not read your answers (malformed reply)") from None
         if type(reply) is not dict:
             raise StudentCodeError("the grader could not read your answers (malformed reply)")
@@ -366,7 +366,7 @@ def _alive(km: Any) -> bool:
 
     try:
         return bool(run_sync(km.is_alive)())
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a kernel manager that cannot even answer this has lost its kernel
         return False
 
 
@@ -564,7 +564,7 @@ def _is_container(value: Any) -> bool:
 def _same_plain(a: Any, b: Any) -> bool:
     try:
         return type(a) is type(b) and type(a) in (int, float, str, bool, bytes, type(None), complex) and a == b
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - not comparable: treat as changed and copy it back
         return False
 
 
@@ -572,8 +572,9 @@ def _same_plain(a: Any, b: Any) -> bool:
 
 
 @dataclasses.dataclass
-class CellScore:
-    """The grade of one autograded test cell."""
+class TestVerdict:
+    """The trusted verdict on one autograded test cell (``score.CellScore`` is what the gradebook
+    stores; ``score.score_notebook`` reads these verdicts from the graded copy)."""
 
     grade_id: str
     points: float  #: score earned, always within [0, max_points]
@@ -585,6 +586,10 @@ class CellScore:
         self.max_points = max(0.0, float(self.max_points))
         self.points = min(max(0.0, float(self.points)), self.max_points)
 
+
+
+#: the former name of :class:`TestVerdict` (kept for code written against it)
+CellScore = TestVerdict
 
 def _free_names(source: str) -> set[str]:
     """Names ``source`` reads that it does not bind itself (nor are builtins)."""
@@ -620,7 +625,7 @@ def _bound_names(source: str) -> set[str]:
 
 
 def run_hidden_tests(cells: Iterable[TestCell], bridge: KernelBridge | None,
-                     namespace: dict[str, Any] | None = None) -> list[CellScore]:
+                     namespace: dict[str, Any] | None = None) -> list[TestVerdict]:
     """Evaluate each test cell's full source in a trusted namespace; student names come through
     ``bridge`` (None: the student's kernel is gone, every test fails with that reason).
 
@@ -632,7 +637,7 @@ def run_hidden_tests(cells: Iterable[TestCell], bridge: KernelBridge | None,
     return _run_hidden_tests(list(cells), bridge, {} if namespace is None else namespace)
 
 
-def _run_hidden_tests(cells: list[TestCell], bridge: KernelBridge | None, ns: dict[str, Any]) -> list[CellScore]:
+def _run_hidden_tests(cells: list[TestCell], bridge: KernelBridge | None, ns: dict[str, Any]) -> list[TestVerdict]:
     ns.setdefault("__name__", "__chemdl_tests__")
     ns.setdefault("__builtins__", builtins)
     scores = []
@@ -641,7 +646,7 @@ def _run_hidden_tests(cells: list[TestCell], bridge: KernelBridge | None, ns: di
             code = compile(cell.source, f"<test {cell.grade_id}>", "exec")
             needed = _free_names(cell.source) - set(ns)
         except SyntaxError:
-            scores.append(CellScore(cell.grade_id, 0, cell.points, False,
+            scores.append(TestVerdict(cell.grade_id, 0, cell.points, False,
                                     "the test cell does not compile (instructor error); ask your instructor"))
             continue
         try:
@@ -651,23 +656,23 @@ def _run_hidden_tests(cells: list[TestCell], bridge: KernelBridge | None, ns: di
             glb.update(bridge.fetch(needed))
             exec(code, glb)  # noqa: S102 - instructor test code, run on student data
         except KernelUnavailable as exc:
-            scores.append(CellScore(cell.grade_id, 0, cell.points, False,
+            scores.append(TestVerdict(cell.grade_id, 0, cell.points, False,
                                     f"not graded: {exc}"))
             continue
         except StudentCodeError as exc:
-            scores.append(CellScore(cell.grade_id, 0, cell.points, False,
+            scores.append(TestVerdict(cell.grade_id, 0, cell.points, False,
                                     format_test_message(f"your code raised {exc}", cell.source)))
             continue
         except BaseException as exc:  # noqa: BLE001 - any failure (SystemExit too) fails the test
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            scores.append(CellScore(cell.grade_id, 0, cell.points, False,
+            scores.append(TestVerdict(cell.grade_id, 0, cell.points, False,
                                     format_test_message(_exc_text(exc), cell.source)))
             continue
         for name in _bound_names(cell.source):
             if name in glb:
                 ns[name] = glb[name]
-        scores.append(CellScore(cell.grade_id, cell.points, cell.points, True, "passed"))
+        scores.append(TestVerdict(cell.grade_id, cell.points, cell.points, True, "passed"))
     return scores
 
 
@@ -695,7 +700,7 @@ class SecureGradeResult:
     """
 
     status: str
-    scores: list[CellScore]
+    scores: list[TestVerdict]
     notebook: NotebookNode | None
     reason: str = ""
     isolation: str = "none"
@@ -840,7 +845,7 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
             submission = nbformat.read(str(submission), as_version=4)
         except Exception as exc:  # noqa: BLE001 - unreadable submission: every test scores 0
             tests = test_cells(source_nb)
-            return SecureGradeResult("ok", [CellScore(g, 0, t.points, False, f"the notebook could not be read: "
+            return SecureGradeResult("ok", [TestVerdict(g, 0, t.points, False, f"the notebook could not be read: "
                                                       f"{type(exc).__name__}") for g, t in tests.items()],
                                      None, reason="unreadable notebook")
     _scrub_workdir_copy(submission_path, workdir, source_nb)
@@ -884,7 +889,7 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
     for i in code_cells:
         nb.cells[i].outputs = []
         nb.cells[i].execution_count = None
-    scores: dict[str, CellScore] = {}
+    scores: dict[str, TestVerdict] = {}
     namespace: dict[str, Any] = trusted_imports(source_nb)
     deadline = start + lim.notebook_timeout
     replay: list[int] = []
@@ -978,7 +983,7 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
         # every test cell gets a score; those never reached score zero with a reason
         for gid, t in tests.items():
             if gid not in scores:
-                scores[gid] = CellScore(gid, 0, t.points, False, "not graded: the notebook stopped before this test "
+                scores[gid] = TestVerdict(gid, 0, t.points, False, "not graded: the notebook stopped before this test "
                                         "(time limit or crashed kernel)")
         executed = set(code_cells[:pos])
         status = []
@@ -1058,7 +1063,7 @@ def _hidden_needles(source_nb: NotebookNode) -> list[str]:
     return [json.dumps(line)[1:-1] for line in hidden_lines(source_nb)]
 
 
-def _put_verdict(cell: NotebookNode, score: CellScore) -> None:
+def _put_verdict(cell: NotebookNode, score: TestVerdict) -> None:
     """Replace a test cell's outputs (produced in the student's kernel, so not trustworthy) with the
     trusted verdict."""
     from nbformat.v4 import new_output
@@ -1116,26 +1121,30 @@ def _limited_client(nb: NotebookNode, km: Any, lim: isolation.SandboxLimits, bud
 
 
 def _shutdown(client: Any, km: Any) -> None:
+    """Stop the kernel and free its sockets, whatever state a student left it in. Each step may
+    fail because the kernel is already gone (crashed, killed for a limit); the sandbox's processes
+    are killed by ``isolation.release_sandbox`` afterwards in every case, so a failure here leaks
+    nothing and is not an error of the submission."""
     from jupyter_core.utils import run_sync
 
     try:
         if getattr(client, "kc", None) is not None:
             client.kc.stop_channels()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - channels of a dead kernel: nothing to stop
         pass
     try:
         if km.has_kernel:
             run_sync(km.shutdown_kernel)(now=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a kernel that does not answer the shutdown request: kill it
         try:
             run_sync(km.kill_kernel)()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - already dead; release_sandbox kills any leftover process
             pass
     try:
         run_sync(km.cleanup_resources)()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - connection file and sockets live in a folder removed by the caller
         pass
     try:
         km.limited_context.destroy(linger=0)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the context's sockets are closed with the kernel already
         pass

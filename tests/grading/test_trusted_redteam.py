@@ -299,11 +299,14 @@ def test_the_sandbox_pid_1_shows_no_host_paths_and_no_nested_user_namespaces(bwr
 
 
 def test_a_notebook_cannot_fill_the_host_disk(scratch, bwrap_workdir):
-    writer = ("def square(v):\n    return v * v\n"
+    writer = ("import time\n"
+              "def square(v):\n    return v * v\n"
               "for i in range(3):\n"
               "    with open(f'big{i}.bin', 'wb') as fh:\n"
               "        for _ in range(60):\n"
-              "            fh.write(b'x' * 2**20)")
+              "            fh.write(b'x' * 2**20)\n"
+              "            fh.flush()\n"
+              "            time.sleep(0.02)  # a steady writer: the watch must stop it mid-way, even on a busy machine")
     limits = isolation.SandboxLimits(cell_timeout=30, notebook_timeout=90, max_disk_bytes=64 * 2**20,
                                      max_file_bytes=100 * 2**20)
     wd = bwrap_workdir

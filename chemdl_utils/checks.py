@@ -51,7 +51,15 @@ __all__ = [
 
 
 class CheckFailed(AssertionError):
-    """An answer did not pass a check; the message says what was expected, what was got, and how to fix it."""
+    """An answer did not pass a check; the message says what was expected, what was got, and how to fix it.
+
+    In a notebook, IPython shows only that message (``_render_traceback_``), not a traceback
+    through this module: the student sees the one line that helps.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (and nbgrader's graded copy) shows instead of the traceback."""
+        return [f"CheckFailed: {self}"]
 
 
 # exact scalar types accepted as real numbers (bool and every subclass are rejected)

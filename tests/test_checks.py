@@ -388,3 +388,23 @@ def test_metaclass_equality_does_not_fool_type_checks() -> None:
         check_array(MetaEqual(), [0.5], "q")
     with fails(r"labels must be strings or numbers"):
         check_dataframe(pd.DataFrame({"a": [1]}, index=[MetaEqual()]), name="q", index=[1])
+
+
+def test_a_failed_check_shows_its_message_alone_in_a_notebook(capsys):
+    """IPython renders CheckFailed with _render_traceback_: the message, no frames of checks.py."""
+    import pytest
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from chemdl_utils.checks import CheckFailed, check_float
+
+    with pytest.raises(CheckFailed) as info:
+        check_float(0.3, 0.5, "q1")
+    lines = info.value._render_traceback_()
+    assert lines == [f"CheckFailed: {info.value}"] and "q1" in lines[0]
+    shell = InteractiveShell.instance()
+    capsys.readouterr()
+    result = shell.run_cell("from chemdl_utils.checks import check_float\ncheck_float(0.3, 0.5, 'q1')")
+    assert isinstance(result.error_in_exec, CheckFailed)
+    shown = capsys.readouterr().out
+    assert "CheckFailed: " in shown and "q1" in shown
+    assert "checks.py" not in shown and "Traceback" not in shown

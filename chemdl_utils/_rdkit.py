@@ -27,15 +27,29 @@ class InvalidSmilesError(ValueError):
         )
 
 
+def _log_channels() -> dict[str, bool]:
+    """RDKit's log channels and whether each is enabled (``rdApp.error: True``, ...)."""
+    from rdkit import rdBase
+
+    status = {}
+    for line in rdBase.LogStatus().splitlines():
+        name, _, state = line.partition(":")
+        if name.strip():
+            status[name.strip()] = state.strip() == "enabled"
+    return status
+
+
 @contextmanager
 def quiet_rdkit() -> Iterator[None]:
-    """Silence RDKit's C++ log (parse errors, valence warnings) inside the block."""
-    logger = RDLogger.logger()
-    logger.setLevel(RDLogger.CRITICAL)
+    """Silence RDKit's C++ log (parse errors, valence warnings) inside the block, then put every
+    channel back as it was (a caller that had disabled the log keeps it disabled)."""
+    before = _log_channels()
+    RDLogger.DisableLog("rdApp.*")
     try:
         yield
     finally:
-        logger.setLevel(RDLogger.WARNING)
+        for name, enabled in before.items():
+            (RDLogger.EnableLog if enabled else RDLogger.DisableLog)(name)
 
 
 def mol_from_smiles(smiles: str) -> Chem.Mol:

@@ -229,3 +229,21 @@ def test_fingerprints_and_descriptors():
     with pytest.raises(ValueError, match="unknown RDKit descriptor"):
         rdkit_descriptors(["CCO"], names=["NotADescriptor"])
     assert isinstance(mol_from_smiles("CCO"), Chem.Mol)
+
+
+def test_quiet_rdkit_restores_the_log_as_it_found_it():
+    from rdkit import RDLogger, rdBase
+
+    from chemdl_utils._rdkit import quiet_rdkit
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        with quiet_rdkit():
+            pass
+        assert "rdApp.error:disabled" in rdBase.LogStatus()  # a caller's silence is kept
+    finally:
+        RDLogger.EnableLog("rdApp.error")
+        RDLogger.EnableLog("rdApp.warning")
+    with quiet_rdkit():
+        assert "rdApp.error:disabled" in rdBase.LogStatus()
+    assert "rdApp.error:enabled" in rdBase.LogStatus() and "rdApp.warning:enabled" in rdBase.LogStatus()

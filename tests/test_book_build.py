@@ -3,6 +3,7 @@ failed, and a warm rebuild re-executes nothing (the jupyter-cache is reused)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,13 @@ def test_warm_rebuild_reexecutes_nothing(built_book: Path, repo_root: Path):
     build_book(repo_root, built_book.parent.parent, strict=True, rebuild_all=True, quiet=True)
     after = {r.uri: r.created for r in get_cache(cache_dir).list_cache_records()}
     assert after == before, "a warm rebuild re-executed notebooks whose code did not change"
+
+
+def test_book_tests_share_one_worker(request: pytest.FixtureRequest):
+    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) every test of the "book" group runs on
+    one worker, so the whole book is built once per run, not once per worker."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not running on a pytest-xdist worker with --dist loadgroup")
+    assert request.node.nodeid.endswith("@book"), (
+        f"{request.node.nodeid}: pytest-xdist did not group this test (pytest {pytest.__version__}); "
+        "the book would be built on every worker")

@@ -161,13 +161,19 @@ def slurm_cluster(config: str | os.PathLike[str] | None = None) -> Any:
 
 def run_on_dask(jobs: list["_Job"], limits: Limits, client: Any,
                 task: Callable[[dict[str, Any], Limits], dict[str, ExecutionResult]] = grade_payload,
-                ) -> Iterator[tuple["_Job", dict[str, ExecutionResult]]]:
+                no_worker_grace_s: float = 300.0) -> Iterator[tuple["_Job", dict[str, ExecutionResult]]]:
     """Submit one task per job; yield ``(job, results)`` as tasks finish. A task whose payload
     cannot be built, that raises, or that killed its workers too often gives that job a
-    ``failed`` result with the reason."""
-    from distributed import as_completed
+    ``failed`` result with the reason. Grading never waits forever: jobs still pending when the
+    cluster has had no worker for ``no_worker_grace_s`` seconds, or past every notebook's time
+    budget (``limits.notebook_timeout`` + 120 s per notebook, all jobs in a row), fail with that
+    reason."""
+    import time
+
+    from distributed import wait
 
     futures = {}
+    budget = 0.0
     for job in jobs:
         try:
             payload = job_payload(job)
@@ -176,20 +182,47 @@ def run_on_dask(jobs: list["_Job"], limits: Limits, client: Any,
             continue
         key = f"chemdl-grade-{job.student}-{uuid.uuid4().hex[:8]}"
         futures[client.submit(task, payload, limits, key=key, pure=False)] = job
-    for future in as_completed(list(futures)):
-        job = futures[future]
+        budget += (float(limits.notebook_timeout) + 120.0) * max(1, len(job.notebooks))
+    deadline = time.monotonic() + budget
+    no_workers_since: float | None = None
+    pending = set(futures)
+    while pending:
         try:
-            results = future.result()
-        except Exception as exc:  # noqa: BLE001 - KilledWorker, a task error: this job only
-            name = type(exc).__name__
-            if name == "KilledWorker":
-                why = "its grading task killed a Dask worker again and again (KilledWorker); it may crash the grader"
-            else:
-                why = f"the grading task failed: {name}: {str(exc)[:300]}"
-            results = _failed(job, why)
-        finally:
-            future.release()
-        yield job, results
+            done, pending = wait(list(pending), timeout=5, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # nothing finished in these 5 s: look at the cluster, then wait again
+            done = set()
+        for future in done:
+            yield futures[future], _result(futures[future], future)
+        if not pending:
+            break
+        now = time.monotonic()
+        has_workers = bool(client.scheduler_info().get("workers"))
+        no_workers_since = None if has_workers else (no_workers_since or now)
+        why = None
+        if no_workers_since is not None and now - no_workers_since > no_worker_grace_s:
+            why = f"the Dask cluster had no worker for {no_worker_grace_s:g} s; start workers and grade again"
+        elif now > deadline:
+            why = f"the Dask cluster did not grade it within the time budget ({budget:g} s)"
+        if why:
+            for future in pending:
+                future.cancel()
+                yield futures[future], _failed(futures[future], why)
+            pending = set()
+
+
+def _result(job: "_Job", future: Any) -> dict[str, ExecutionResult]:
+    """A finished task's results, or a ``failed`` result that says why the task failed."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - KilledWorker, a task error: this job only
+        name = type(exc).__name__
+        if name == "KilledWorker":
+            why = "its grading task killed a Dask worker again and again (KilledWorker); it may crash the grader"
+        else:
+            why = f"the grading task failed: {name}: {str(exc)[:300]}"
+        return _failed(job, why)
+    finally:
+        future.release()
 
 
 def _failed(job: "_Job", why: str) -> dict[str, ExecutionResult]:

@@ -143,11 +143,14 @@ def test_a_student_slow_only_under_the_grader_does_not_delay_a_classmate(scratch
     """Before: one lock around every hidden test of every submission, so the honest student
     waited the slow student's whole budget and ran out of notebook time."""
     slow = ("import time\n_calls = [0]\n"
-            "def square(v):\n    _calls[0] += 1\n    if _calls[0] > 1:\n        time.sleep(9)\n    return v * v")
+            "def square(v):\n    _calls[0] += 1\n    if _calls[0] > 1:\n        time.sleep(18)\n    return v * v")
+    # a shared lock would make the honest student wait up to 4 x 18 s for the slow one's hidden tests,
+    # past this 75 s limit; alone, even on a busy machine, grading the honest one takes far less
+    limits = isolation.SandboxLimits(cell_timeout=20, notebook_timeout=75, memory_bytes=3 * 2**30, max_processes=48)
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
-        slow_f = pool.submit(_grade, scratch, _submission(slow=slow))
+        slow_f = pool.submit(_grade, scratch, _submission(slow=slow), limits)
         time.sleep(1.0)
-        honest_f = pool.submit(_grade, scratch, _submission())
+        honest_f = pool.submit(_grade, scratch, _submission(), limits)
         honest, slow_result = honest_f.result(), slow_f.result()
     assert honest.status == "ok", honest.reason
     assert _points(honest) == {"test_relu": 2, "test_total_h": 2, "test_slow": 2}

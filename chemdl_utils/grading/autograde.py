@@ -40,7 +40,7 @@ import nbformat
 from ..progress import progress
 from .collect import read_timestamp
 from .course import Course
-from .execute import ExecutionResult, Limits
+from .execute import ExecutionResult, Limits, failed_results
 from .trusted_tests import secure_execute
 from .gradebook import (
     HistoryRow,
@@ -287,10 +287,6 @@ def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[...
     pending = list(jobs)
     running: dict[Any, tuple[_Job, Any, float]] = {}  # process sentinel -> (job, parent end, deadline)
 
-    def failed(job: _Job, why: str) -> dict[str, ExecutionResult]:
-        return {nb_id: ExecutionResult("failed", reason=why) for nb_id in job.notebooks} or {
-            "": ExecutionResult("failed", reason=why)}
-
     processes: dict[Any, Any] = {}
     try:
         while pending or running:
@@ -314,10 +310,10 @@ def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[...
                         proc.join(5)
                         status, payload = "error", (f"the grading process died (exit code {proc.exitcode}); "
                                                     "the submission may crash the grader")
-                    result = payload if status == "ok" else failed(job, payload)
+                    result = payload if status == "ok" else failed_results(job.notebooks, payload)
                 elif now > deadline:
                     proc.kill()
-                    result = failed(job, f"grading took longer than its time budget "
+                    result = failed_results(job.notebooks, f"grading took longer than its time budget "
                                          f"({budget_s * max(1, len(job.notebooks)):g} s) and was stopped")
                 else:
                     continue

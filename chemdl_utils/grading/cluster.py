@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import nbformat
 
-from .execute import ExecutionResult, Limits
+from .execute import ExecutionResult, Limits, failed_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from .autograde import _Job
@@ -178,7 +178,7 @@ def run_on_dask(jobs: list["_Job"], limits: Limits, client: Any,
         try:
             payload = job_payload(job)
         except (OSError, ValueError) as exc:
-            yield job, _failed(job, f"could not send to the cluster: {exc}")
+            yield job, failed_results(job.notebooks, f"could not send to the cluster: {exc}")
             continue
         key = f"chemdl-grade-{job.student}-{uuid.uuid4().hex[:8]}"
         futures[client.submit(task, payload, limits, key=key, pure=False)] = job
@@ -206,7 +206,7 @@ def run_on_dask(jobs: list["_Job"], limits: Limits, client: Any,
         if why:
             for future in pending:
                 future.cancel()
-                yield futures[future], _failed(futures[future], why)
+                yield futures[future], failed_results(futures[future].notebooks, why)
             pending = set()
 
 
@@ -220,11 +220,6 @@ def _result(job: "_Job", future: Any) -> dict[str, ExecutionResult]:
             why = "its grading task killed a Dask worker again and again (KilledWorker); it may crash the grader"
         else:
             why = f"the grading task failed: {name}: {str(exc)[:300]}"
-        return _failed(job, why)
+        return failed_results(job.notebooks, why)
     finally:
         future.release()
-
-
-def _failed(job: "_Job", why: str) -> dict[str, ExecutionResult]:
-    return {nb_id: ExecutionResult("failed", reason=why) for nb_id in job.notebooks} or {
-        "": ExecutionResult("failed", reason=why)}

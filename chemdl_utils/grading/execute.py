@@ -121,6 +121,12 @@ class ExecutionResult:
         return name
 
 
+def failed_results(notebook_ids, why: str) -> dict[str, ExecutionResult]:
+    """A ``failed`` result with reason ``why`` for each notebook id (one under ``""`` if none)."""
+    return {nb_id: ExecutionResult("failed", reason=why) for nb_id in notebook_ids} or {
+        "": ExecutionResult("failed", reason=why)}
+
+
 def isolation_mode() -> str:
     """The OS isolation level grading will use here (``isolation.detect_isolation``); raises
     ``isolation.IsolationError`` when the required level is not available."""

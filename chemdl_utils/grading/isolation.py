@@ -164,13 +164,14 @@ def _package_dir() -> str:
     return str(Path(__file__).resolve().parents[1])  # chemdl_utils/
 
 
-def _editable_install() -> tuple[str | None, list[str]]:
+@functools.lru_cache(maxsize=1)
+def _editable_install() -> tuple[str | None, tuple[str, ...]]:
     """``(source folder, files of the install that name it)`` when ``chemdl_utils`` is an editable
     install outside the environment, else ``(None, [])``. The sandbox binds the folder at
     :data:`SANDBOX_PACKAGE_ROOT` and hides the files (the finder, its ``.pth``, ``direct_url.json``)."""
     pkg = _package_dir()
     if any(pkg.startswith(os.path.realpath(r).rstrip("/") + "/") for r in (sys.prefix, sys.base_prefix)):
-        return None, []
+        return None, ()
     files = []
     for site in {p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)}:
         for name in os.listdir(site):
@@ -180,7 +181,7 @@ def _editable_install() -> tuple[str | None, list[str]]:
             elif name.startswith("chemdl_utils-") and name.endswith(".dist-info"):
                 files += [os.path.join(path, f) for f in ("direct_url.json", "RECORD") if
                           os.path.isfile(os.path.join(path, f))]
-    return pkg, sorted(files)
+    return pkg, tuple(sorted(files))
 
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")

@@ -35,6 +35,15 @@ def _is_notebook(repo_root: Path, page: str) -> bool:
     return md.is_file() and "jupytext:" in md.read_text(encoding="utf-8").split("\n---", 1)[0]
 
 
+def test_notebook_pages_have_code(repo_root: Path):
+    """A page declared as a notebook (jupytext header) without a code cell starts a kernel for nothing,
+    and all such pages share one jupyter-cache record (the cache is keyed by the code): prose-only
+    pages are plain MyST Markdown."""
+    empty = [p for p in _toc_files(repo_root) if _is_notebook(repo_root, p) and (repo_root / f"{p}.md").is_file()
+             and "```{code-cell}" not in (repo_root / f"{p}.md").read_text(encoding="utf-8")]
+    assert not empty, f"notebook pages without a code cell (drop their jupytext header): {empty}"
+
+
 def test_every_toc_page_is_built(built_book: Path, repo_root: Path):
     assert (built_book / "index.html").is_file()
     for page in _toc_files(repo_root):

@@ -137,18 +137,19 @@ def test_a_remote_scheduler_refuses_an_sqlite_gradebook(released_template, tmp_p
     assert not is_loopback("tcp://grading.example.edu:8786")
 
 
-def _kill_the_worker(payload, limits):
-    if payload["student"] == "s_wrong":
-        os._exit(1)  # what a submission that crashes the grading process does to its worker
-    return grade_payload(payload, limits)
-
-
 def test_a_submission_that_kills_every_worker_fails_alone(released_template, tmp_path, limits):
     """On a LocalCluster: the task that kills its worker fails with the reason once Dask gives up on
     it (``allowed-failures`` 0 here: at once, so the test does not depend on how fast the nanny
     restarts a worker on a busy machine); the other submission is graded on the other worker."""
     import dask
     from distributed import Client, LocalCluster
+
+    def kill_the_worker(payload, limits):
+        # Defined here so that cloudpickle sends it by value: a worker cannot import this test module
+        # (its ``from conftest import ...`` resolves against the worker's sys.path, not pytest's).
+        if payload["student"] == "s_wrong":
+            os._exit(1)  # what a submission that crashes the grading process does to its worker
+        return grade_payload(payload, limits)
 
     from chemdl_utils.grading import autograde
 
@@ -160,7 +161,7 @@ def test_a_submission_that_kills_every_worker_fails_alone(released_template, tmp
         original = autograde._run_jobs
 
         def via_killer(prepared, lim, *rest):
-            yield from run_on_dask(prepared, lim, client, task=_kill_the_worker)
+            yield from run_on_dask(prepared, lim, client, task=kill_the_worker)
 
         autograde._run_jobs = via_killer
         try:

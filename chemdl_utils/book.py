@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["find_book_root", "build_book", "serve_book"]
+__all__ = ["find_book_root", "build_book", "serve_book", "site_extension_configured"]
 
 
 def find_book_root(start: Path | str | None = None) -> Path:
@@ -31,12 +31,18 @@ def build_book(
     strict: bool = True,
     rebuild_all: bool = False,
     quiet: bool = False,
+    jobs: int | None = None,
 ) -> Path:
     """Execute and build the book with jupyter-book; return the ``html`` folder.
 
     ``output`` is the folder that receives ``_build`` (default: the book root, so the result is
     ``<root>/_build/html`` and the execution cache ``<root>/_build/.jupyter_cache`` is reused by
     the next build). ``strict`` turns every Sphinx warning and every cell error into a failure.
+    ``jobs`` is how many stale notebook pages execute at once (default: the number of CPUs, at
+    most the number of stale pages; :mod:`chemdl_utils.book_exec`). The site is made
+    self-contained by the Sphinx extension :mod:`chemdl_utils.site.sphinx_ext` during the build
+    (so plain ``jupyter-book build .`` gives the same site); for a book whose ``_config.yml``
+    does not list it, the same step runs here after the build.
     Raises ``RuntimeError`` with jupyter-book's exit status if the build fails.
     """
     root = find_book_root(root)
@@ -52,6 +58,12 @@ def build_book(
     if quiet:
         cmd.append("-q")
     env = {**os.environ, "CHEMDL_PROGRESS": os.environ.get("CHEMDL_PROGRESS", "0")}
+    if jobs is not None:
+        from .book_exec import JOBS_ENV
+
+        if int(jobs) < 1:
+            raise ValueError(f"jobs must be a positive integer (notebook pages executed at once), got {jobs}")
+        env[JOBS_ENV] = str(int(jobs))
     done = subprocess.run(cmd, cwd=root, env=env)
     if done.returncode != 0:
         raise RuntimeError(
@@ -59,12 +71,24 @@ def build_book(
             "cell; executed-notebook reports are under _build/html/reports/"
         )
     html = output_dir / "_build" / "html"
-    _run_post_build_steps(root, html)
+    if not site_extension_configured(root):
+        _run_post_build_steps(root, html)
     return html
 
 
+def site_extension_configured(root: Path | str) -> bool:
+    """Whether the book's ``_config.yml`` lists :mod:`chemdl_utils.site.sphinx_ext`, which makes
+    every html build self-contained (then ``build_book`` does not repeat that step)."""
+    import yaml
+
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8")) or {}
+    extensions = (config.get("sphinx") or {}).get("extra_extensions") or []
+    return "chemdl_utils.site.sphinx_ext" in extensions
+
+
 def _run_post_build_steps(root: Path, html: Path) -> None:
-    """Steps applied to the built site after Sphinx (see ``chemdl_utils.site``, if present)."""
+    """Steps applied to the built site after Sphinx, for a book whose ``_config.yml`` does not list
+    the extension (see ``chemdl_utils.site``, if present)."""
     try:
         from . import site
     except ImportError:

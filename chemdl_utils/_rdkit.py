@@ -9,7 +9,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from rdkit import Chem, RDLogger
+import re
+
+from rdkit import Chem, RDLogger, rdBase
 from rdkit.rdBase import BlockLogs as _BLOCK_LOGS  # cheap per-call silencing (C++ side)
 
 __all__ = ["mol_from_smiles", "as_mol", "quiet_rdkit", "InvalidSmilesError"]
@@ -52,20 +54,48 @@ def quiet_rdkit() -> Iterator[None]:
             (RDLogger.EnableLog if enabled else RDLogger.DisableLog)(name)
 
 
+_LOG_TIME = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*")
+
+
+def _rdkit_reason(messages: str) -> str:
+    """RDKit's own reason for rejecting a SMILES, from its captured error log, in one line.
+
+    ``"[12:00:00] Explicit valence for atom # 0 C, 5, is greater than permitted"`` becomes
+    ``"RDKit: Explicit valence for atom # 0 C, 5, is greater than permitted"``; a syntax error keeps
+    the position RDKit points at. Empty if the log said nothing.
+    """
+    lines = [_LOG_TIME.sub("", line).strip() for line in str(messages).splitlines()]
+    lines = [line.replace("SMILES Parse Error: ", "").rstrip(".").strip() for line in lines if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    position = next((line for line in lines[1:] if line.startswith("check for mistakes around position")), "")
+    reason = f"{first} ({position.rstrip(':')})" if position else first
+    return "RDKit: " + re.sub(r"\s+", " ", reason)
+
+
 def mol_from_smiles(smiles: str) -> Chem.Mol:
     """Parse ``smiles`` into a sanitized RDKit molecule (hydrogens implicit, as in the lecture).
 
     Raises :class:`InvalidSmilesError` (a ``ValueError``) naming the SMILES if it is not a
-    non-empty string or RDKit cannot parse it; RDKit's own messages are kept out of the output.
+    non-empty string or RDKit cannot parse it; the error passes on RDKit's own reason (e.g. a valence
+    error names the atom), and RDKit's log is kept out of the output.
     """
     if not isinstance(smiles, str):
         raise TypeError(f"SMILES must be a str, got {type(smiles).__name__}: {smiles!r}")
     if not smiles.strip():
         raise InvalidSmilesError(smiles, "the string is empty")
+    capture = getattr(rdBase, "CaptureErrorLog", None)  # RDKit >= 2025.09: the parse's own error log
     with _BLOCK_LOGS():
-        mol = Chem.MolFromSmiles(smiles.strip())
+        if capture is None:
+            mol, messages = Chem.MolFromSmiles(smiles.strip()), ""
+        else:
+            with capture() as log:
+                mol = Chem.MolFromSmiles(smiles.strip())
+            messages = log.messages
     if mol is None:
-        raise InvalidSmilesError(smiles)
+        reason = _rdkit_reason(messages)
+        raise InvalidSmilesError(smiles, reason) if reason else InvalidSmilesError(smiles)
     if mol.GetNumAtoms() == 0:
         raise InvalidSmilesError(smiles, "it contains no atoms")
     return mol

@@ -28,8 +28,11 @@ that is for the grading pipeline to prevent.
 from __future__ import annotations
 
 import inspect
+import linecache
 import math
+import re
 import sys
+from types import TracebackType
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -47,6 +50,8 @@ __all__ = [
     "check_graph",
     "check_callable",
     "check_module",
+    "question",
+    "type_mistake_hint",
 ]
 
 
@@ -279,6 +284,8 @@ def check_callable(value: object, name: str, n_args: int | None = None, hint: st
             raise _fail(name, f"expected a function, got an object of type {value.student_type}", hint)  # type: ignore[attr-defined]
         return
     if value is None or not callable(value) or isinstance(value, type):
+        if value is None and hint is None:
+            hint = "is the answer cell above run, with `raise NotImplementedError()` replaced by your code?"
         raise _fail(name, f"expected a function, got {describe(value)}", hint)
     if n_args is None:
         return
@@ -750,3 +757,152 @@ def check_graph(
             check_array(ea[got_order], want_ea[want_order], f"{name}.edge_attr (sorted by edge)", rtol=rtol,
                         atol=atol, kind="ndarray",
                         hint=hint or "each directed edge carries its bond's features")
+
+
+# --------------------------------------------------------------------------------------------
+# one test cell = one question
+# --------------------------------------------------------------------------------------------
+
+#: (pattern in the error message, hint) for the type mistakes students make most often
+_TYPE_MISTAKES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.I), hint) for pattern, hint in (
+        (r"only (length-1|0-dimensional|size-1) arrays can be converted|only one element tensors can be converted",
+         "a function for single numbers (math.exp, math.sqrt, math.log, float(...)) got a whole array; "
+         "use the NumPy version (np.exp, np.sqrt, np.log), which works element by element."),
+        (r"must be real number, not (list|tuple)",
+         "a math.* function got a list; use np.array(...) and the NumPy functions (np.exp, ...)."),
+        (r"must be real number, not (numpy\.ndarray|Tensor)",
+         "a math.* function got an array or tensor; use np.exp/np.sqrt for NumPy arrays and torch.exp/torch.sqrt "
+         "for tensors."),
+        (r"must be Tensor, not (numpy\.ndarray|ndarray)|expected Tensor as element|"
+         r"argument '\w+' \(position \d+\) must be Tensor, not numpy",
+         "a torch function got a NumPy array: use NumPy functions on NumPy arrays, or convert the array with "
+         "torch.tensor(...) / torch.from_numpy(...) first."),
+        (r"must be Tensor, not (list|tuple)|expected np\.ndarray \(got (list|tuple)\)",
+         "a torch function got a Python list: convert it with torch.tensor(...) first."),
+        (r"expected np\.ndarray \(got Tensor\)|can't convert np\.ndarray|"
+         r"unsupported operand type\(s\) for .*'(numpy\.ndarray|Tensor)' and '(Tensor|numpy\.ndarray)'",
+         "NumPy arrays and torch tensors are mixed here: convert one side, tensor.detach().numpy() "
+         "(tensor -> array) or torch.tensor(array) (array -> tensor)."),
+        (r"can't call numpy\(\) on tensor that requires grad|can't convert .* tensor to numpy",
+         "call tensor.detach().cpu().numpy() (detach from autograd, move to the CPU) before NumPy."),
+        (r"'(list|tuple)' object has no attribute|unsupported operand type\(s\) for .*'(list|tuple)'|"
+         r"can't multiply sequence by non-int|can only concatenate (list|tuple)|"
+         r"list indices must be integers or slices, not tuple",
+         "this is a Python list, not an array: convert it with np.array(...) (or torch.tensor(...)) first; "
+         "arithmetic and .shape work on arrays, not lists."),
+        (r"'Tensor' object has no attribute '(astype|copy|flatten_)'",
+         "this is a torch tensor where NumPy was expected: use tensor.detach().numpy(), or the torch method "
+         "(.to(dtype), .clone())."),
+        (r"'numpy\.ndarray' object has no attribute '(detach|clone|float|double|long|unsqueeze|squeeze_|numpy|"
+         r"backward|size_|dim|to)'",
+         "this is a NumPy array where a torch tensor was expected: convert it with torch.tensor(...) or "
+         "torch.from_numpy(...)."),
+        (r"'NoneType' object is not callable|'NoneType' object has no attribute|"
+         r"unsupported operand type\(s\) for .*'NoneType'",
+         "something is None: a function without a `return` statement returns None (did you forget to "
+         "return the result?)."),
+    )
+)
+
+
+def type_mistake_hint(exc: BaseException | str) -> str | None:
+    """A hint for a ``TypeError`` (or ``AttributeError``/``RuntimeError``) that usually means a type mistake:
+    ``math.exp`` on an array, a list where an array is needed, torch and NumPy mixed. ``None`` if unknown."""
+    text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    for pattern, hint in _TYPE_MISTAKES:
+        if pattern.search(text):
+            return hint
+    return None
+
+
+def _student_location(tb: TracebackType | None, test_file: str | None) -> str:
+    """'in `neuron`, line 3: `return ...`' for the deepest frame of the student's own notebook code.
+
+    Only frames that come from a notebook cell (ipykernel's cell files, ``<ipython-input-...>``) other
+    than the test cell itself are quoted, so a graded test cell never shows its hidden lines.
+    """
+    found = ""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        filename = code.co_filename
+        in_cell = ("ipykernel_" in filename or filename.startswith("<ipython-input")) and filename != test_file
+        if in_cell:
+            line = linecache.getline(filename, tb.tb_lineno).strip()
+            where = "" if code.co_name == "<module>" else f"in `{code.co_name}`, "
+            if line:
+                found = f" ({where}line `{line[:120]}`)"
+        tb = tb.tb_next
+    return found
+
+
+class question:  # noqa: N801 - used like a function: ``with question("Q1"):``
+    """Wrap one test cell: ``with question("Q1"): ...`` (the checks of question Q1 inside the block).
+
+    * all checks pass: prints ``Q1: visible checks passed`` (a right answer gets a confirmation);
+    * the question is not answered yet (the answer still raises ``NotImplementedError``, or a name the
+      task asks for is not defined): fails with ``CheckFailed("Q1 is not answered yet: ...")``, one
+      line that says what to do, instead of a bare ``NotImplementedError:``/``NameError``;
+    * a common type mistake (``math.exp`` on an array, a list instead of an array, torch and NumPy
+      mixed, a missing ``return``): fails with a ``CheckFailed`` that names the error, where it
+      happened in the student's code, and a hint;
+    * a failed check (``CheckFailed``) and every other error pass through unchanged.
+
+    Grading keeps its meaning: every failure is still an exception, so the cell scores 0, and the
+    message is what the feedback shows. During secure autograding the student's errors arrive as
+    ``StudentCodeError("NotImplementedError: ...")``; they are recognised by that text.
+    """
+
+    def __init__(self, label: str) -> None:
+        if type(label) is not str or not label.strip():
+            raise TypeError(f"question() needs the question's label, e.g. question('Q1'), got {label!r}")
+        self.label = label.strip()
+        self._test_file: str | None = None
+
+    def __enter__(self) -> "question":
+        self._test_file = sys._getframe(1).f_code.co_filename
+        return self
+
+    def _not_answered(self, detail: str) -> CheckFailed:
+        return CheckFailed(f"{self.label} is not answered yet: {detail}")
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if exc is None:
+            print(f"{self.label}: visible checks passed")
+            return False
+        if isinstance(exc, CheckFailed) or not isinstance(exc, Exception):
+            return False
+        label = self.label
+        # errors of the student's code during secure autograding: "<ExceptionName>: <message>"
+        if type(exc).__name__ == "StudentCodeError":
+            name, _, text = str(exc).partition(":")
+            name, text = name.strip(), text.strip()
+            if name == "NotImplementedError":
+                raise self._not_answered("replace `raise NotImplementedError()` in the answer cell with your "
+                                         "code.") from None
+            hint = type_mistake_hint(f"{name}: {text}")
+            if hint:
+                raise CheckFailed(f"{label}: your code raised {name}: {text}. Hint: {hint}") from None
+            return False
+        if isinstance(exc, NotImplementedError):
+            raise self._not_answered("replace `raise NotImplementedError()` in the answer cell above with your "
+                                     "code, run that cell, then run this one again.") from None
+        where = _student_location(tb, self._test_file)
+        if isinstance(exc, NameError):
+            missing = getattr(exc, "name", None) or str(exc)
+            if not where:  # the test cell itself needs a name the answer cell should define
+                raise self._not_answered(
+                    f"`{missing}` is not defined. Write it in the answer cell above (replace "
+                    f"`raise NotImplementedError()`, keep the name `{missing}`) and run that cell first.") from None
+            raise CheckFailed(f"{label}: your code uses `{missing}`, which is not defined{where}. Hint: a typo, "
+                              "a missing import, or a cell above that has not been run.") from None
+        if isinstance(exc, (TypeError, AttributeError, RuntimeError)):
+            if isinstance(exc, TypeError) and "'NoneType' object is not callable" in str(exc) and not where:
+                raise self._not_answered("a function the test calls is not defined (None). Run the answer cell "
+                                         "above.") from None
+            hint = type_mistake_hint(exc)
+            if hint:
+                raise CheckFailed(f"{label}: your code raised {type(exc).__name__}: {exc}{where}. "
+                                  f"Hint: {hint}") from None
+        return False

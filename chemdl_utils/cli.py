@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--output", type=Path, default=None, help="folder to hold _build (default: root)")
     build.add_argument("--all", action="store_true", help="rebuild every page, not just changed ones")
     build.add_argument("--no-strict", action="store_true", help="do not fail on Sphinx warnings")
+    build.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                       help="notebook pages executed at once (default: number of CPUs, at most the stale pages)")
     build.set_defaults(func=_cmd_book_build)
     serve = book_sub.add_parser("serve", help="serve the built book on localhost")
     serve.add_argument("--html", type=Path, default=None, help="built site (default: _build/html)")
@@ -40,6 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.set_defaults(func=_cmd_book_serve)
     book.set_defaults(func=lambda args: _missing_action(book))
+
+    notebooks = sub.add_parser(
+        "notebooks", help="write every chapter as a runnable .ipynb into a scratch folder (live reading)",
+        description="Write every chapter of the book as a plain .ipynb (citations as text, numbers from the "
+                    "last build, build-only cells dropped) into DIR, mirroring book/. Open and run those; "
+                    "the book's sources are never touched.")
+    notebooks.add_argument("dir", nargs="?", type=Path, default=Path("chemdl-notebooks"),
+                           help="output folder (default: ./chemdl-notebooks)")
+    notebooks.add_argument("--root", type=Path, default=None, help="course repository (default: found from cwd)")
+    notebooks.add_argument("--cache", type=Path, default=None,
+                           help="jupyter-cache of a build (default: <root>/_build/.jupyter_cache)")
+    notebooks.add_argument("--keep", action="store_true", help="do not overwrite notebooks that exist already")
+    notebooks.set_defaults(func=_cmd_notebooks)
 
     if importlib.util.find_spec("chemdl_utils.grading.cli") is not None:
         from .grading.cli import register
@@ -84,8 +99,19 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_book_build(args: argparse.Namespace) -> int:
     from .book import build_book
 
-    html = build_book(args.root, args.output, strict=not args.no_strict, rebuild_all=args.all)
+    html = build_book(args.root, args.output, strict=not args.no_strict, rebuild_all=args.all, jobs=args.jobs)
     print(f"Built {html / 'index.html'}")
+    return 0
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from .notebooks import PLACEHOLDER, export_notebooks
+
+    written = export_notebooks(args.dir, args.root, overwrite=not args.keep, cache_dir=args.cache)
+    missing = sum(path.read_text(encoding="utf-8").count(PLACEHOLDER) for path in written)
+    print(f"Wrote {len(written)} notebook(s) to {Path(args.dir).resolve()}"
+          + (f"; {missing} number(s) say '{PLACEHOLDER}' (no build of that code cached: "
+             "`chemdl book build` first to fill them)" if missing else ""))
     return 0
 
 

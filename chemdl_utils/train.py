@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .device import get_device, seed_everything
-from .progress import progress
+from .progress import finish_early, progress
 
 __all__ = [
     "History",
@@ -345,9 +345,10 @@ def fit(
     best_metric = math.inf
     bad_epochs = 0
     start = time.perf_counter()
-    bar = progress(range(1, epochs + 1), total=epochs, desc="epochs", enabled=show_progress)
+    # a manual bar (updated after each epoch): breaking out of an iterating bar would close it as failed
+    bar = progress(None, total=epochs, desc="epochs", enabled=show_progress)
     try:
-        for epoch in bar:
+        for epoch in range(1, epochs + 1):
             history.lr.append(float(opt.param_groups[0]["lr"]))
             model.train()
             train_loss = _run_epoch(
@@ -379,6 +380,7 @@ def fit(
                 history.best_epoch = epoch
             history.epochs_run = epoch
             bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
 
             if sched is not None:
                 if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -387,6 +389,8 @@ def fit(
                     sched.step()
             if patience is not None and val_loader is not None and bad_epochs >= patience:
                 history.stopped_early = epoch < epochs
+                if history.stopped_early:
+                    finish_early(bar, epoch, history.best_epoch)
                 break
     finally:
         bar.close()

@@ -182,3 +182,40 @@ def test_page_result_table_sorts_longest_first():
     lines = table.splitlines()
     assert lines[2].startswith("long") and "12.5" in lines[2] and lines[3].startswith("short")
     assert "13.5" in lines[-1] and "12.5 s executed" in lines[-1]
+
+
+def test_site_extension_acts_only_after_a_successful_html_build(monkeypatch, tmp_path: Path):
+    """chemdl_utils.site.sphinx_ext runs post_build once per successful html build, never otherwise."""
+    from types import SimpleNamespace
+
+    from chemdl_utils import site
+    from chemdl_utils.site import sphinx_ext
+
+    calls = []
+    monkeypatch.setattr(site, "post_build", lambda root, html, cache_dir=None: calls.append((root, html, cache_dir)))
+
+    def app(builder: str) -> SimpleNamespace:
+        config = SimpleNamespace(execution_cache_path=str(tmp_path / "cache"))
+        return SimpleNamespace(builder=SimpleNamespace(name=builder), srcdir=str(tmp_path),
+                               outdir=str(tmp_path / "_build" / "html"), env=SimpleNamespace(mystnb_config=config))
+
+    sphinx_ext._post_build(app("html"), RuntimeError("a cell failed"))
+    for builder in ("latex", "linkcheck", "dirhtml", "singlehtml"):
+        sphinx_ext._post_build(app(builder), None)
+    assert calls == []
+    sphinx_ext._post_build(app("html"), None)
+    assert calls == [(tmp_path, tmp_path / "_build" / "html", tmp_path / "cache")]
+
+
+def test_course_config_lists_both_extensions_and_build_book_checks_jobs(repo_root: Path):
+    import yaml
+
+    from chemdl_utils.book import build_book, site_extension_configured
+    from chemdl_utils.cli import build_parser
+
+    extensions = yaml.safe_load((repo_root / "_config.yml").read_text())["sphinx"]["extra_extensions"]
+    assert "chemdl_utils.book_exec" in extensions and "chemdl_utils.site.sphinx_ext" in extensions
+    assert site_extension_configured(repo_root)  # so `chemdl book build` does not post-build twice
+    assert build_parser().parse_args(["book", "build", "--jobs", "3"]).jobs == 3
+    with pytest.raises(ValueError, match="positive integer"):
+        build_book(repo_root, jobs=0)

@@ -32,6 +32,19 @@ __all__ = [
 ]
 
 
+#: Okabe & Ito's palette, distinguishable with every common colour-vision deficiency: orange, sky
+#: blue, bluish green, yellow, blue, vermillion, reddish purple, black. Models get colours in this
+#: order; no two of the first four differ only in red against green.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+#: one marker per model as a second cue besides colour (figures stay readable in grey-scale print)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _style(k: int) -> tuple[str, str]:
+    """Colour and marker of the ``k``-th model of a figure."""
+    return OKABE_ITO[k % len(OKABE_ITO)], MARKERS[k % len(MARKERS)]
+
+
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
@@ -65,7 +78,9 @@ def plot_learning_curves(
 
     ``histories`` is one :class:`~chemdl_utils.train.History`, a ``{label: History}`` dict or a
     list. The best validation epoch (the weights the model kept) is marked with a star. ``log``
-    uses a log scale for the loss when all values are positive.
+    uses a log scale for the loss when all values are positive. Each run has its own colour
+    (:data:`OKABE_ITO`, safe for colour-blind readers) and its own marker on about ten epochs, so
+    runs differ by more than colour.
     """
     if isinstance(histories, History):
         items = [("", histories)]
@@ -86,15 +101,18 @@ def plot_learning_curves(
     ax = _new_axes(ax, (6, 4))
     positive = True
     marked = False
-    for label, h in items:
+    for k, (label, h) in enumerate(items):
         prefix = f"{label} " if label else ""
+        color, marker = _style(k)
         epochs = np.arange(1, len(h.train_loss) + 1)
-        (line,) = ax.plot(epochs, h.train_loss, "-", label=f"{prefix}train")
+        every = max(1, len(epochs) // 10)
+        ax.plot(epochs, h.train_loss, "-", color=color, marker=marker, markevery=every, ms=5,
+                label=f"{prefix}train")
         positive &= min(h.train_loss) > 0
         if h.val_loss:
-            color = line.get_color()
             val_epochs = np.arange(1, len(h.val_loss) + 1)
-            ax.plot(val_epochs, h.val_loss, "--", color=color, label=f"{prefix}validation")
+            ax.plot(val_epochs, h.val_loss, "--", color=color, marker=marker, markevery=every, ms=5,
+                    mfc="white", label=f"{prefix}validation")
             positive &= min(h.val_loss) > 0
             if h.best_val_loss is not None and h.best_epoch >= 1:
                 ax.scatter(
@@ -137,7 +155,8 @@ def parity_plot(
         state = ax.__dict__["_chemdl_parity"] = {"models": [], "line": None, "text": None, "units": ""}
     units = state["units"] = units or state["units"]
     name = label if label is not None else f"model {len(state['models']) + 1}"
-    ax.scatter(yt, yp, s=16, alpha=0.6, edgecolors="none", label=name)
+    color, marker = _style(len(state["models"]))  # colour-blind safe, and a marker per model
+    ax.scatter(yt, yp, s=16, alpha=0.6, color=color, marker=marker, edgecolors="none", label=name)
     state["models"].append({"name": name, "metrics": metrics, "lo": min(yt.min(), yp.min()),
                             "hi": max(yt.max(), yp.max()), "labelled": label is not None})
 

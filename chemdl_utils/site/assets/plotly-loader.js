@@ -45,6 +45,14 @@
       var fig = JSON.parse(script.textContent);
       var div = document.createElement("div");
       div.className = "chemdl-plotly-figure";
+      // a name for screen readers: the figure's title (plotly's SVG text is not announced)
+      var layoutTitle = fig.layout && fig.layout.title;
+      var titleText = typeof layoutTitle === "string" ? layoutTitle : (layoutTitle && layoutTitle.text) || "";
+      titleText = titleText.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+      div.setAttribute("role", "figure");
+      div.setAttribute("aria-label", "Interactive figure" + (titleText ? ": " + titleText : "") +
+        " (hover or tap for values" + ((fig.layout && (fig.layout.sliders || fig.layout.updatemenus)) ?
+        "; keyboard controls below it" : "") + ")");
       script.parentNode.insertBefore(div, script);
       var config = Object.assign({ responsive: true, displaylogo: false }, fig.config || {});
       var index = document.querySelectorAll(".chemdl-plotly-figure").length - 1;

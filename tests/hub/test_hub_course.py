@@ -236,165 +236,168 @@ def _hidden_test_lines() -> list[str]:
 
 # -- the student's browser ---------------------------------------------------------------------
 
-def login(page, hub: Hub, user: str) -> None:
-    """Log in on the hub's page; the hub spawns the server and JupyterLab loads."""
-    page.goto(f"{hub.url}/hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", STUDENT_PASSWORD)
-    page.click("#login_submit")
-    try:
-        page.wait_for_selector("#jp-main-dock-panel", timeout=LAB_TIMEOUT)
-    except Exception as exc:
-        raise AssertionError(f"{user}: JupyterLab did not load after login ({exc}); hub log:\n{hub.log_tail()}")
-    assert page.url.startswith(f"{hub.url}/user/{user}/lab"), f"{user} landed on {page.url}"
+class Student:
+    """One student's browser window on the hub. The steps of the two students are interleaved (the
+    second student clicks while the first one's server works), as in a real class."""
+
+    def __init__(self, browser, hub: Hub, user: str, answers: dict[str, str]):
+        self.hub, self.user, self.answers = hub, user, answers
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(ACTION_TIMEOUT)
+        self.facts: dict[str, str] = {}
+
+    def screenshot(self, step: str) -> Path:
+        path = self.hub.root / f"{self.user}-{step}.png"
+        with contextlib.suppress(Exception):
+            self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def login(self) -> None:
+        """The hub's login form; the hub spawns the student's server."""
+        page = self.page
+        page.goto(f"{self.hub.url}/hub/login")
+        page.fill("#username_input", self.user)
+        page.fill("#password_input", STUDENT_PASSWORD)
+        page.click("#login_submit")
+
+    def open_assignments(self) -> None:
+        """JupyterLab loads in the student's own server; Nbgrader > Assignment List opens the
+        Assignments tab, which lists the released assignment."""
+        page = self.page
+        try:
+            page.wait_for_selector("#jp-main-dock-panel", timeout=LAB_TIMEOUT)
+        except Exception as exc:
+            raise AssertionError(f"{self.user}: JupyterLab did not load after login ({exc}); "
+                                 f"hub log:\n{self.hub.log_tail()}") from None
+        assert page.url.startswith(f"{self.hub.url}/user/{self.user}/lab"), f"{self.user} landed on {page.url}"
+        page.click("#jp-menu-panel >> text=Nbgrader")
+        page.click(".lm-Menu-content >> text=Assignment List")
+        released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT).first
+        released.wait_for(timeout=ACTION_TIMEOUT)
+        self.facts["released"] = released.inner_text()
+
+    def fetch(self) -> None:
+        """Fetch: the assignment moves to "Downloaded assignments" and lands in the student's home."""
+        page = self.page
+        page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT).first.locator(
+            "button", has_text="Fetch").click()
+        page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for()
+        fetched = self.hub.home(self.user) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        assert fetched.is_file(), f"{self.user}: Fetch did not put {fetched} in the student's home"
+
+    def save_answers(self) -> None:
+        """Write the answers into the fetched notebook through the contents API, as JupyterLab saves."""
+        result = self.page.evaluate(
+            """async ([base, path, answers]) => {
+                const xsrf = (document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1] || '';
+                const headers = {'Content-Type': 'application/json', 'X-XSRFToken': decodeURIComponent(xsrf)};
+                const url = base + 'api/contents/' + path;
+                const got = await fetch(url + '?type=notebook&content=1', {headers});
+                if (!got.ok) return {error: 'GET ' + got.status};
+                const model = await got.json();
+                const replaced = [];
+                for (const cell of model.content.cells) {
+                    const id = ((cell.metadata || {}).nbgrader || {}).grade_id;
+                    if (id in answers) { cell.source = answers[id]; replaced.push(id); }
+                }
+                const put = await fetch(url, {method: 'PUT', headers,
+                    body: JSON.stringify({type: 'notebook', format: 'json', content: model.content})});
+                return {status: put.status, replaced};
+            }""",
+            [f"/user/{self.user}/", f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb", self.answers],
+        )
+        assert result.get("status") == 200, f"{self.user}: saving the answers failed: {result}"
+        assert sorted(result["replaced"]) == sorted(self.answers), f"{self.user}: answer cells not found: {result}"
+
+    def open_and_validate(self) -> None:
+        """Open the notebook from the Assignments tab and press the notebook toolbar's Validate
+        button (validation runs the saved notebook: its result shows the answers were saved)."""
+        page = self.page
+        page.click("#fetched_assignments_list a.assignment-notebooks-link")
+        page.locator(f"#nbgrader-{COURSE_ID}-{ASSIGNMENT} .nested_list_item a", has_text=ASSIGNMENT).click()
+        panel = page.locator(".jp-NotebookPanel:visible")
+        panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").first
+        assert tab.inner_text().startswith(ASSIGNMENT), f"{self.user}: opened {tab.inner_text()!r}"
+        panel.locator(".jp-Toolbar jp-button", has_text="Validate").click()
+
+    def validation_result(self) -> str:
+        """The "Validation Results" dialog's text (validation runs the whole notebook)."""
+        dialog = self.page.locator(".jp-Dialog")
+        dialog.locator(".jp-Dialog-header", has_text="Validat").wait_for(timeout=VALIDATE_TIMEOUT)
+        text = dialog.locator(".jp-Dialog-content").inner_text()
+        dialog.locator("button", has_text="Ok").click()
+        self.facts["validation"] = text
+        return text
+
+    def submit(self) -> None:
+        """Submit in the Assignments tab: the assignment appears under "Submitted assignments" with
+        the submission's time."""
+        page = self.page
+        page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Assignments").first.click()
+        page.locator("#fetched_assignments_list button", has_text="Submit").click()
+        row = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
+        row.wait_for()
+        self.facts["submitted"] = row.inner_text()
+
+    def fetch_feedback(self) -> None:
+        """Refresh the Assignments tab; Fetch Feedback on the submitted assignment."""
+        page = self.page
+        page.locator("#refresh_assignments_list").click()
+        button = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first.locator(
+            "button", has_text="Fetch Feedback")
+        button.wait_for()
+        button.click()
+
+    def view_feedback(self) -> str:
+        """"(view feedback)" shows the feedback folder in the file browser; the feedback page it
+        holds is opened as "Open in New Browser Tab" does (served by the student's own server).
+        Returns the page's text and HTML."""
+        page = self.page
+        link = page.locator("#submitted_assignments_list a", has_text="view feedback").first
+        link.wait_for()
+        self.facts["feedback_row"] = page.locator("#submitted_assignments_list").inner_text()
+        link.click()
+        page.locator(".jp-DirListing-item", has_text=f"{ASSIGNMENT}.html").first.wait_for()
+        crumbs = page.locator(".jp-BreadCrumbs").first.inner_text()
+        assert "feedback" in crumbs, f"{self.user}: 'view feedback' showed {crumbs!r}, not the feedback folder"
+        folder = self.hub.home(self.user) / ASSIGNMENT / "feedback"
+        pages = sorted(folder.glob(f"*/{ASSIGNMENT}.html"))
+        assert len(pages) == 1, f"{self.user}: expected one feedback page in {folder}, found {pages}"
+        rel = pages[0].relative_to(self.hub.home(self.user)).as_posix()
+        tab = self.context.new_page()
+        try:
+            response = tab.goto(f"{self.hub.url}/user/{self.user}/files/{rel}")
+            assert response is not None and response.status == 200, \
+                f"{self.user}: feedback page {rel}: HTTP {response and response.status}"
+            return tab.locator("body").inner_text() + "\n" + tab.content()
+        finally:
+            tab.close()
 
 
-def open_assignments(page) -> None:
-    """Nbgrader > Assignment List: the Assignments tab."""
-    page.click("#jp-menu-panel >> text=Nbgrader")
-    page.click(".lm-Menu-content >> text=Assignment List")
-    page.wait_for_selector("#released_assignments_list_loading[hidden]", state="attached", timeout=ACTION_TIMEOUT)
-    page.wait_for_selector("#fetched_assignments_list_loading[hidden]", state="attached", timeout=ACTION_TIMEOUT)
+def each(students: list[Student], step: str, *args) -> list:
+    """Run one step for every student; on failure, keep a screenshot of the student's window."""
+    results = []
+    for student in students:
+        try:
+            results.append(getattr(student, step)(*args))
+        except Exception:
+            shot = student.screenshot(step)
+            print(f"\n{student.user}: step {step} failed; screenshot {shot}; hub log:\n{student.hub.log_tail(30)}")
+            raise
+    return results
 
 
-def save_answers(page, user: str, answers: dict[str, str]) -> None:
-    """Write the answers into the fetched notebook through the contents API, as JupyterLab saves."""
-    path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-    result = page.evaluate(
-        """async ([base, path, answers]) => {
-            const xsrf = (document.cookie.match(/(?:^|; )_xsrf=([^;]*)/) || [])[1] || '';
-            const headers = {'Content-Type': 'application/json', 'X-XSRFToken': decodeURIComponent(xsrf)};
-            const url = base + 'api/contents/' + path;
-            const got = await fetch(url + '?type=notebook&content=1', {headers});
-            if (!got.ok) return {error: 'GET ' + got.status};
-            const model = await got.json();
-            let replaced = [];
-            for (const cell of model.content.cells) {
-                const id = ((cell.metadata || {}).nbgrader || {}).grade_id;
-                if (id in answers) { cell.source = answers[id]; replaced.push(id); }
-            }
-            const put = await fetch(url, {method: 'PUT', headers,
-                body: JSON.stringify({type: 'notebook', format: 'json', content: model.content})});
-            return {status: put.status, replaced};
-        }""",
-        [f"/user/{user}/", path, answers],
-    )
-    assert result.get("status") == 200, f"{user}: saving the answers failed: {result}"
-    assert sorted(result["replaced"]) == sorted(answers), f"{user}: answer cells not found: {result}"
-
-
-def validate_in_notebook(page, user: str) -> str:
-    """Open the notebook from the Assignments tab and press the notebook's Validate button."""
-    page.click("#fetched_assignments_list a.assignment-notebooks-link")
-    notebook_link = page.locator(f"#nbgrader-{COURSE_ID}-{ASSIGNMENT} .nested_list_item a", has_text=ASSIGNMENT)
-    notebook_link.click()
-    panel = page.locator(".jp-NotebookPanel:visible")
-    panel.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=ACTION_TIMEOUT)
-    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
-    assert tab.first.inner_text().startswith(ASSIGNMENT), f"{user}: opened {tab.first.inner_text()!r}"
-    panel.locator(".jp-Toolbar jp-button", has_text="Validate").click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.locator(".jp-Dialog-header", has_text="Validat").wait_for(timeout=VALIDATE_TIMEOUT)
-    text = dialog.locator(".jp-Dialog-content").inner_text()
-    dialog.locator("button", has_text="Ok").click()
-    return text
-
-
-def submit(page, user: str) -> str:
-    """Submit from the Assignments tab; returns the submitted row's text (it carries the timestamp)."""
-    page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
-    page.locator("#fetched_assignments_list button", has_text="Submit").click()
-    row = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT)
-    row.first.wait_for(timeout=ACTION_TIMEOUT)
-    return row.first.inner_text()
-
-
-def view_feedback(page, hub: Hub, user: str) -> tuple[str, str]:
-    """Fetch Feedback, then "(view feedback)" in the Assignments tab; open the page the file
-    browser shows. Returns (the Assignments tab row, the feedback page's text)."""
-    page.locator("#refresh_assignments_list").click()
-    row = page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
-    row.locator("button", has_text="Fetch Feedback").wait_for(timeout=ACTION_TIMEOUT)
-    row.locator("button", has_text="Fetch Feedback").click()
-    link = page.locator("#submitted_assignments_list a", has_text="view feedback").first
-    link.wait_for(timeout=ACTION_TIMEOUT)
-    row_text = page.locator("#submitted_assignments_list").inner_text()
-    link.click()
-    # the file browser now shows neurons/feedback/<timestamp>/, holding the feedback page
-    item = page.locator(".jp-DirListing-item", has_text=f"{ASSIGNMENT}.html").first
-    item.wait_for(timeout=ACTION_TIMEOUT)
-    crumbs = page.locator(".jp-BreadCrumbs").first.inner_text()
-    assert "feedback" in crumbs, f"{user}: 'view feedback' opened {crumbs!r}, not the feedback folder"
-    folder = (hub.home(user) / ASSIGNMENT / "feedback")
-    pages = sorted(folder.glob(f"*/{ASSIGNMENT}.html"))
-    assert len(pages) == 1, f"{user}: expected one feedback page in {folder}, found {pages}"
-    rel = pages[0].relative_to(hub.home(user)).as_posix()
-    # open it as "Open in New Browser Tab" does: the student's own server serves the file
-    feedback = page.context.new_page()
-    try:
-        response = feedback.goto(f"{hub.url}/user/{user}/files/{rel}", timeout=ACTION_TIMEOUT)
-        assert response is not None and response.status == 200, f"{user}: feedback page {rel}: {response and response.status}"
-        text = feedback.locator("body").inner_text()
-        html = feedback.content()
-    finally:
-        feedback.close()
-    return row_text, text + "\n" + html
-
-
-def student_fetches_answers_submits(browser, hub: Hub, user: str, answers: dict[str, str]) -> dict:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(ACTION_TIMEOUT)
-    facts: dict = {}
-    try:
-        login(page, hub, user)
-        open_assignments(page)
-        released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
-        released.first.wait_for(timeout=ACTION_TIMEOUT)
-        facts["released"] = released.first.inner_text()
-        released.first.locator("button", has_text="Fetch").click()
-        page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for(timeout=ACTION_TIMEOUT)
-        fetched = hub.home(user) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-        assert fetched.is_file(), f"{user}: Fetch did not put {fetched} in the student's home"
-        save_answers(page, user, answers)
-        facts["validation"] = validate_in_notebook(page, user)
-        facts["submitted"] = submit(page, user)
-    except Exception:
-        page.screenshot(path=str(hub.root / f"{user}-failure.png"), full_page=True)
-        raise
-    finally:
-        context.close()
-    return facts
-
-
-def student_sees_feedback(browser, hub: Hub, user: str) -> tuple[str, str]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(ACTION_TIMEOUT)
-    try:
-        login(page, hub, user)
-        open_assignments(page)
-        return view_feedback(page, hub, user)
-    except Exception:
-        page.screenshot(path=str(hub.root / f"{user}-feedback-failure.png"), full_page=True)
-        raise
-    finally:
-        context.close()
-
-
-def _score_from_gradebook(hub: Hub) -> dict[str, tuple[float, float]]:
+def _score_from_gradebook(course: Path) -> dict[str, tuple[float, float]]:
     from nbgrader.api import Gradebook
 
-    db = hub.home(INSTRUCTOR) / "chemdl-course" / "instructor" / "gradebook.db"
-    with Gradebook(f"sqlite:///{db}") as gb:
-        out = {}
-        for student in (FULL, PARTIAL):
-            sub = gb.find_submission(ASSIGNMENT, student)
-            out[student] = (sub.score, sub.max_score)
-        return out
+    with Gradebook(f"sqlite:///{course / 'instructor' / 'gradebook.db'}") as gb:
+        return {s: (gb.find_submission(ASSIGNMENT, s).score, gb.find_submission(ASSIGNMENT, s).max_score)
+                for s in (FULL, PARTIAL)}
 
 
-def test_a_term_on_the_hub(hub: Hub, tmp_path: Path) -> None:
+def test_a_term_on_the_hub(hub: Hub) -> None:
     from playwright.sync_api import sync_playwright
 
     t0 = time.monotonic()
@@ -403,68 +406,76 @@ def test_a_term_on_the_hub(hub: Hub, tmp_path: Path) -> None:
     def lap(step: str) -> None:
         timings[step] = round(time.monotonic() - t0 - sum(timings.values()), 1)
 
-    # -- the instructor: a clone of the course in their hub home; release into the exchange ----
+    # -- the instructor: the course repository cloned in their hub home (released exercises/
+    #    are committed: `chemdl grade release` made them); release into the exchange ------------
     course = hub.home(INSTRUCTOR) / "chemdl-course"
-    (course / "solutions").mkdir(parents=True)
+    course.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(REPO / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
-    out = instructor(hub, "chemdl", "grade", "release", ASSIGNMENT)
-    assert f"{ASSIGNMENT}: released 1 file(s)" in out, out
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(REPO / folder / ASSIGNMENT, course / folder / ASSIGNMENT)
     out = instructor(hub, "nbgrader", "release_assignment", ASSIGNMENT)
     outbound = hub.exchange / COURSE_ID / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert outbound.is_file(), f"release_assignment did not fill the exchange:\n{out}"
-    lap("instructor release")
+    lap("instructor: release_assignment")
 
-    full_answers = _answers(None)
-    partial_answers = _answers(PARTIAL_ANSWERS)
-    assert set(partial_answers) == set(PARTIAL_ANSWERS) and len(full_answers) > len(partial_answers)
-
+    hidden = _hidden_test_lines()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM),
                                      args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:
-            facts = {FULL: student_fetches_answers_submits(browser, hub, FULL, full_answers)}
-            lap(f"{FULL}: login, fetch, answer, validate, submit")
-            facts[PARTIAL] = student_fetches_answers_submits(browser, hub, PARTIAL, partial_answers)
-            lap(f"{PARTIAL}: login, fetch, answer, validate, submit")
+            students = [Student(browser, hub, FULL, _answers(None)),
+                        Student(browser, hub, PARTIAL, _answers(PARTIAL_ANSWERS))]
+            assert len(students[0].answers) > len(students[1].answers) == len(PARTIAL_ANSWERS)
+            each(students, "login")
+            each(students, "open_assignments")
+            lap("students: log in, Assignments tab")
+            each(students, "fetch")
+            each(students, "save_answers")
+            each(students, "open_and_validate")
+            each(students, "validation_result")
+            lap("students: fetch, answer, open, validate")
+            each(students, "submit")
+            lap("students: submit")
 
-            for user in (FULL, PARTIAL):
-                assert COURSE_ID in facts[user]["released"], facts[user]["released"]
-                assert re.search(r"\d{4}-\d\d-\d\d", facts[user]["submitted"]), \
-                    f"{user}: the submitted row shows no timestamp: {facts[user]['submitted']!r}"
-            assert "Success! Your notebook passes all the tests." in facts[FULL]["validation"], facts[FULL]["validation"]
-            assert "Success!" not in facts[PARTIAL]["validation"], facts[PARTIAL]["validation"]
-            assert "NotImplementedError" in facts[PARTIAL]["validation"], facts[PARTIAL]["validation"]
-
+            full, partial = (s.facts for s in students)
+            for s in students:
+                assert COURSE_ID in s.facts["released"], s.facts["released"]
+                assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", s.facts["submitted"]), \
+                    f"{s.user}: the submitted row shows no time: {s.facts['submitted']!r}"
+            assert "Success! Your notebook passes all the tests." in full["validation"], full["validation"]
+            assert "Success!" not in partial["validation"], partial["validation"]
+            assert "NotImplementedError" in partial["validation"], partial["validation"]
             inbound = sorted(p.name.split("+")[0] for p in (hub.exchange / COURSE_ID / "inbound").iterdir())
-            assert inbound == [FULL, PARTIAL], f"exchange inbound holds submissions of {inbound}"
+            assert inbound == [FULL, PARTIAL], f"the exchange's inbound holds submissions of {inbound}"
 
             # -- the instructor: collect from the exchange, autograde, feedback back through it ----
             out = instructor(hub, "nbgrader", "collect", ASSIGNMENT)
-            submitted = course / "instructor" / "submitted"
             for user in (FULL, PARTIAL):
-                assert (submitted / user / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file(), f"collect:\n{out}"
+                path = course / "instructor" / "submitted" / user / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+                assert path.is_file(), f"collect did not write {path}:\n{out}"
+            lap("instructor: collect")
             out = instructor(hub, "chemdl", "grade", "autograde", ASSIGNMENT)
             assert re.search(rf"{FULL}\s+graded\s+21(\.0)?/23", out), out
             assert re.search(rf"{PARTIAL}\s+graded\s+9(\.0)?/23", out), out
-            assert _score_from_gradebook(hub) == {FULL: (21.0, 23.0), PARTIAL: (9.0, 23.0)}
+            assert _score_from_gradebook(course) == {FULL: (21.0, 23.0), PARTIAL: (9.0, 23.0)}
+            lap("instructor: autograde")
             out = instructor(hub, "chemdl", "grade", "feedback", ASSIGNMENT)
             out = instructor(hub, "nbgrader", "release_feedback", ASSIGNMENT)
             released_feedback = list((hub.exchange / COURSE_ID / "feedback").glob("*.html"))
             assert len(released_feedback) == 2, f"release_feedback:\n{out}"
-            lap("instructor collect, autograde, feedback, release_feedback")
+            lap("instructor: feedback, release_feedback")
 
-            hidden = _hidden_test_lines()
-            for user, score, other in ((FULL, "21", PARTIAL), (PARTIAL, "9", FULL)):
-                row, page = student_sees_feedback(browser, hub, user)
-                lap(f"{user}: fetch and view feedback")
-                assert "view feedback" in row, row
+            each(students, "fetch_feedback")
+            pages = each(students, "view_feedback")
+            lap("students: fetch and view feedback")
+            for s, page, score, other in zip(students, pages, ("21", "9"), (PARTIAL, FULL)):
+                assert "view feedback" in s.facts["feedback_row"], s.facts["feedback_row"]
                 assert re.search(rf"Score:\s*{score}(\.0)?\s*/\s*23", page), \
-                    f"{user}: the feedback page does not show the score {score} / 23:\n{page[:2000]}"
+                    f"{s.user}: the feedback page does not show the score {score} / 23:\n{page[:2000]}"
                 shown = [line for line in hidden if line in page]
-                assert not shown, f"{user}: the feedback page shows hidden test source: {shown[:3]}"
-                assert "HIDDEN TESTS" not in page, f"{user}: hidden-test markers in the feedback page"
-                assert other not in page, f"{user}'s feedback page mentions {other}"
+                assert not shown, f"{s.user}: the feedback page shows hidden test source: {shown[:3]}"
+                assert "HIDDEN TESTS" not in page, f"{s.user}: hidden-test markers in the feedback page"
+                assert other not in page, f"{s.user}'s feedback page mentions {other}"
         finally:
             browser.close()
     print(f"\nhub course test timings (s): {json.dumps(timings)}")

@@ -40,7 +40,8 @@ import nbformat
 from ..progress import progress
 from .collect import read_timestamp
 from .course import Course
-from .execute import ExecutionResult, Limits, failed_results
+from .execute import ExecutionResult, failed_results
+from .limits import Limits
 from .trusted_tests import secure_execute
 from .gradebook import (
     HistoryRow,

@@ -104,9 +104,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="notebooks run at once (default: number of cores)")
     p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
-    p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell (default 120)")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds per notebook (default 900)")
-    p.add_argument("--memory", type=int, default=4096, metavar="MB",
+    p.add_argument("--cell-timeout", type=float, default=None,
+                   help="seconds per cell (default: Execute.timeout of nbgrader_config.py, else 120)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per notebook (default 900)")
+    p.add_argument("--memory", type=int, default=None, metavar="MB",
                    help="memory limit per kernel (default 4096)")
     p.add_argument("--cluster", choices=("local", "slurm"), default=None,
                    help="grade as Dask tasks: 'local' (a LocalCluster of --workers processes) or 'slurm' "
@@ -190,11 +191,13 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
+    from .limits import Limits
     from .watch import watch
 
+    course = _course(args)
     try:
-        watch(_course(args), args.assignment, args.inbox, interval=args.interval, rounds=args.rounds,
-              workers=args.workers, say=_say)
+        watch(course, args.assignment, args.inbox, interval=args.interval, rounds=args.rounds,
+              workers=args.workers, limits=Limits.from_options(course.nbgrader_config()), say=_say)
     except KeyboardInterrupt:
         _say("watch stopped")
     return 0
@@ -202,10 +205,12 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from .autograde import autograde_assignment
-    from .execute import Limits
+    from .limits import Limits
 
-    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, memory_mb=args.memory)
-    summary = autograde_assignment(_course(args), args.assignment, workers=args.workers, limits=limits,
+    course = _course(args)
+    limits = Limits.from_options(course.nbgrader_config(), cell_timeout=args.cell_timeout,
+                                 notebook_timeout=args.timeout, memory_mb=args.memory)
+    summary = autograde_assignment(course, args.assignment, workers=args.workers, limits=limits,
                                    students=args.student, cluster=args.cluster, scheduler=args.scheduler,
                                    jobs=args.jobs, cluster_config=args.cluster_config)
     for line in summary.lines():

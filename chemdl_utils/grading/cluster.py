@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import nbformat
 
-from .execute import ExecutionResult, Limits, failed_results
+from .execute import ExecutionResult, failed_results
+from .limits import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
     from .autograde import _Job

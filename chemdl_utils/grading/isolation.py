@@ -32,7 +32,6 @@ client talks to it over Unix sockets in a directory both can reach (``transport=
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import shlex
@@ -44,10 +43,11 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 __all__ = [
     "LEVELS",
+    "Limits",
     "SandboxLimits",
     "IsolationError",
     "detect_isolation",
@@ -59,11 +59,11 @@ __all__ = [
     "coerce_limits",
 ]
 
-#: strongest first
-LEVELS = ("bwrap", "unshare", "user", "rlimits")
+from .limits import LEVELS, Limits, coerce_limits
 
-_MiB = 1024 * 1024
-_GiB = 1024 * _MiB
+#: the sandbox's name for the one :class:`~chemdl_utils.grading.limits.Limits` type (the same
+#: class, not a copy: nothing is converted)
+SandboxLimits = Limits
 
 # uids handed to sandboxed runs: far above any real account (Debian allocates users from 1000)
 _UID_BASE = 200_000
@@ -72,64 +72,6 @@ _UID_SPAN = 100_000
 
 class IsolationError(RuntimeError):
     """The requested isolation cannot be provided on this machine."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SandboxLimits:
-    """Per-submission limits. Every field has a safe default; ``coerce_limits`` accepts a dict or
-    any object with some of these attribute names (e.g. the pipeline's own limits object)."""
-
-    cell_timeout: float = 120.0  #: seconds one cell may run
-    notebook_timeout: float = 900.0  #: seconds the whole notebook may run
-    memory_bytes: int = 4 * _GiB  #: RLIMIT_AS of the kernel (torch needs ~1.5 GiB of address space)
-    max_processes: int = 64  #: RLIMIT_NPROC of the sandbox uid (threads count too)
-    max_file_bytes: int = 256 * _MiB  #: RLIMIT_FSIZE: largest file the kernel may write
-    max_open_files: int = 1024  #: RLIMIT_NOFILE
-    tmp_bytes: int = 256 * _MiB  #: size of the private /tmp (bwrap, unshare)
-    max_output_bytes: int = 256 * 1024  #: outputs kept per cell in the graded copy
-    max_total_output_bytes: int = 2 * _MiB  #: outputs kept per notebook
-    max_message_bytes: int = 32 * _MiB  #: largest single message accepted from the kernel
-    max_restarts: int = 2  #: kernel restarts (after a crash or timeout) before the rest scores zero
-    max_disk_bytes: int = 512 * _MiB  #: most the kernel may add to its working copy (files it writes)
-    readonly_paths: tuple[str, ...] = ()  #: extra paths the kernel may read (e.g. released data)
-    protected_paths: tuple[str, ...] = ()  #: instructor paths that must stay unreadable ("user" level)
-    env_passthrough: tuple[str, ...] = ("LANG", "LC_ALL", "TZ", "CHEMDL_PROGRESS", "OMP_NUM_THREADS")
-    level: str | None = None  #: force an isolation level (else CHEMDL_ISOLATION, else the best one)
-
-
-def coerce_limits(limits: Any = None) -> SandboxLimits:
-    """A ``SandboxLimits`` from ``None``, a ``SandboxLimits``, a mapping or an object whose
-    attributes share some of its field names (unknown attributes are ignored)."""
-    if limits is None:
-        return SandboxLimits()
-    if isinstance(limits, SandboxLimits):
-        return limits
-    names = {f.name for f in dataclasses.fields(SandboxLimits)}
-    if isinstance(limits, Mapping):
-        values = {k: v for k, v in limits.items() if k in names}
-    else:
-        values = {k: getattr(limits, k) for k in names if getattr(limits, k, None) is not None}
-    # a few synonyms the pipeline may use
-    aliases = {"timeout": "cell_timeout", "memory": "memory_bytes", "mem_bytes": "memory_bytes",
-               "nproc": "max_processes", "total_timeout": "notebook_timeout"}
-    for alias, name in aliases.items():
-        value = limits.get(alias) if isinstance(limits, Mapping) else getattr(limits, alias, None)
-        if value is not None and name not in values:
-            values[name] = value
-    # the pipeline's ``execute.Limits`` speaks in MiB
-    for alias, name in (("memory_mb", "memory_bytes"), ("max_file_mb", "max_file_bytes"),
-                        ("max_disk_mb", "max_disk_bytes")):
-        value = limits.get(alias) if isinstance(limits, Mapping) else getattr(limits, alias, None)
-        if value is not None and name not in values:
-            values[name] = int(value) * _MiB
-    if "max_output_bytes" not in values:
-        value = limits.get("max_output_chars") if isinstance(limits, Mapping) else getattr(limits, "max_output_chars", None)
-        if value is not None:
-            values["max_output_bytes"] = int(value)
-    for key in ("readonly_paths", "protected_paths", "env_passthrough"):
-        if key in values:
-            values[key] = tuple(str(p) for p in values[key])
-    return SandboxLimits(**values)
 
 
 # --------------------------------------------------------------------------- what the sandbox sees
@@ -187,7 +129,7 @@ def _editable_install() -> tuple[str | None, tuple[str, ...]]:
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
-def _readonly_paths(limits: SandboxLimits) -> list[str]:
+def _readonly_paths(limits: Limits) -> list[str]:
     paths = [p for p in _SYSTEM_DIRS if os.path.lexists(p)]
     paths += _python_roots()
     paths += [str(Path(p).resolve()) for p in limits.readonly_paths if os.path.exists(p)]
@@ -263,7 +205,7 @@ def _probe(level: str) -> bool:
         code = ("import os,sys,json,decimal,ipykernel\n"
                 "open('ok','w').write('1')\n"
                 f"sys.exit(3 if os.path.exists({secret!r}) and os.access({secret!r}, os.R_OK) else 0)\n")
-        argv, env = _wrap([sys.executable, "-c", code], wd, SandboxLimits(), level)
+        argv, env = _wrap([sys.executable, "-c", code], wd, Limits(), level)
         ok = _run_quiet(argv, env=env, cwd=wd)
         ok = ok and os.path.exists(os.path.join(wd, "ok"))
         if level == "rlimits":
@@ -393,7 +335,7 @@ def _chown_tree(path: str, uid: int, gid: int) -> None:
 # --------------------------------------------------------------------------------- wrapping
 
 
-def _prlimit_prefix(lim: SandboxLimits) -> list[str]:
+def _prlimit_prefix(lim: Limits) -> list[str]:
     prl = shutil.which("prlimit")
     if prl is None:
         return []
@@ -401,7 +343,7 @@ def _prlimit_prefix(lim: SandboxLimits) -> list[str]:
             f"--fsize={int(lim.max_file_bytes)}", "--core=0", f"--nofile={int(lim.max_open_files)}", "--"]
 
 
-def _preexec_rlimits(lim: SandboxLimits):  # used when prlimit(1) is missing
+def _preexec_rlimits(lim: Limits):  # used when prlimit(1) is missing
     import resource
 
     def apply() -> None:
@@ -462,7 +404,7 @@ def kill_sandbox_processes(workdir: str | os.PathLike[str]) -> int:
     return len(pids)
 
 
-def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | None,
+def _bwrap_argv(argv: Sequence[str], wd: str, lim: Limits, uid: int | None,
                 staging: str | None = None, writable: Sequence[str] = ()) -> list[str]:
     """bwrap command line. With ``staging`` (root only), paths the sandbox uid cannot reach (a
     Python under /root) are first bind-mounted by root into ``staging`` inside a private mount
@@ -540,7 +482,7 @@ def _bwrap_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int | Non
     return cmd
 
 
-def _unshare_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int, newroot: str,
+def _unshare_argv(argv: Sequence[str], wd: str, lim: Limits, uid: int, newroot: str,
                   writable: Sequence[str] = ()) -> list[str]:
     q = shlex.quote
     lines = ["set -e", f"R={q(newroot)}",
@@ -570,7 +512,7 @@ def _unshare_argv(argv: Sequence[str], wd: str, lim: SandboxLimits, uid: int, ne
             "--net", "--ipc", "--uts", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", *argv]
 
 
-def _wrap(argv: Sequence[str], workdir: str | os.PathLike[str], lim: SandboxLimits, level: str,
+def _wrap(argv: Sequence[str], workdir: str | os.PathLike[str], lim: Limits, level: str,
           writable: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[str], dict[str, str]]:
     wd = str(Path(workdir).resolve())
     extra = [str(Path(w).resolve()) for w in writable]

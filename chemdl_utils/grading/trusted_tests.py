@@ -51,6 +51,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import isolation, trusted_codec
+from .limits import Limits, coerce_limits
 from .hidden import remove_hidden_tests
 from .trusted_sanitize import sanitize_notebook, format_test_message
 
@@ -71,8 +72,6 @@ __all__ = [
 
 #: the only kernel student notebooks run in, whatever their metadata asks for
 COURSE_KERNEL = "python3"
-#: largest single message accepted from a student's kernel (default of SandboxLimits.max_message_bytes)
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 #: most bytes the grader reads from one submission's kernel for its tests, all requests together
 MAX_RECEIVED_BYTES = 256 * 1024 * 1024
 
@@ -241,7 +240,7 @@ class KernelBridge:
     become :class:`StudentObject` proxies bound to this bridge.
     """
 
-    def __init__(self, km: Any, timeout: float, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, km: Any, timeout: float, max_message_bytes: int = Limits().max_message_bytes) -> None:
         import zmq
         from jupyter_client.blocking import BlockingKernelClient
 
@@ -779,7 +778,7 @@ class _DiskWatch:
         self._thread.join(5)
 
 
-def _make_km(workdir: Path, limits: isolation.SandboxLimits, level: str) -> tuple[Any, str]:
+def _make_km(workdir: Path, limits: Limits, level: str) -> tuple[Any, str]:
     """A kernel manager whose kernel starts sandboxed; its connection file and Unix sockets live in
     a fresh root-created directory (never one the student could have planted symlinks in)."""
     import tempfile
@@ -835,7 +834,7 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     start = time.monotonic()
-    lim = isolation.coerce_limits(limits)
+    lim = coerce_limits(limits)
     workdir = Path(workdir).resolve()
     if not isinstance(source_nb, NotebookNode):
         source_nb = nbformat.read(str(source_nb), as_version=4)
@@ -1078,7 +1077,7 @@ def _put_verdict(cell: NotebookNode, score: TestVerdict) -> None:
 
 
 class _OutputBudget:
-    def __init__(self, lim: isolation.SandboxLimits) -> None:
+    def __init__(self, lim: Limits) -> None:
         self.per_cell = int(lim.max_output_bytes)
         self.total = int(lim.max_total_output_bytes)
         self.used: dict[int, int] = {}
@@ -1088,7 +1087,7 @@ class _OutputBudget:
         return sum(self.used.values())
 
 
-def _limited_client(nb: NotebookNode, km: Any, lim: isolation.SandboxLimits, budget: _OutputBudget) -> Any:
+def _limited_client(nb: NotebookNode, km: Any, lim: Limits, budget: _OutputBudget) -> Any:
     from nbclient import NotebookClient
     from nbformat.v4 import new_output
 
@@ -1114,7 +1113,7 @@ def _limited_client(nb: NotebookNode, km: Any, lim: isolation.SandboxLimits, bud
             return super().output(outs, msg, display_id, cell_index)
 
     return LimitedClient(nb, km=km, timeout=int(lim.cell_timeout), interrupt_on_timeout=False, allow_errors=True,
-                         startup_timeout=60, record_timing=False, iopub_timeout=2, raise_on_iopub_timeout=False,
+                         startup_timeout=int(lim.startup_timeout), record_timing=False, iopub_timeout=2, raise_on_iopub_timeout=False,
                          kernel_name=COURSE_KERNEL, shutdown_kernel="immediate",
                          extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.parent_handle=0"],
                          resources={"metadata": {"path": str(nb.metadata.get("path", ""))}})

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .course import Course
-from .execute import Limits
+from .limits import Limits
 
 __all__ = ["WatchRound", "changed_students", "watch_once", "watch"]
 

@@ -25,7 +25,7 @@ NOTEBOOK_TIMEOUT = 120.0
 
 @pytest.fixture(scope="session")
 def limits():
-    from chemdl_utils.grading.execute import Limits
+    from chemdl_utils.grading.limits import Limits
 
     return Limits(cell_timeout=CELL_TIMEOUT, notebook_timeout=NOTEBOOK_TIMEOUT, memory_mb=2048)
 

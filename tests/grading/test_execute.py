@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from chemdl_utils.grading.execute import ExecutionResult, Limits
+from chemdl_utils.grading.execute import ExecutionResult
+from chemdl_utils.grading.limits import Limits
 from chemdl_utils.grading.trusted_tests import secure_execute
 
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}

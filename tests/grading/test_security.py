@@ -610,7 +610,7 @@ def test_autograde_pipeline_end_to_end(tmp_path, monkeypatch, secret_env):
         sys.path.pop(0)
     from chemdl_utils.grading import autograde
     from chemdl_utils.grading.collect import write_timestamp
-    from chemdl_utils.grading.execute import Limits
+    from chemdl_utils.grading.limits import Limits
     from chemdl_utils.grading.gradebook import open_gradebook
     from chemdl_utils.grading.release import release_assignment
 

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
+from .a11y import accessibility_fixes
+
 __all__ = [
     "VENDOR_DIR",
     "ExternalReference",
@@ -229,6 +231,7 @@ def rewrite_pages(html: Path) -> int:
         if (html / "_sources" / f"{docname}.ipynb").is_file():
             new = _COLAB.sub(lambda m: f'href="{m.group(1)}{branch}/_sources/{docname}.ipynb"', new)
         new = _dedupe_thebe(new)
+        new = accessibility_fixes(new)  # site/a11y.py: what axe-core finds in the theme's markup
         new = new.replace(_MODE_DEFAULT, _MODE_FIXED)
         new = new.replace(
             f'data-jupyter-widgets-cdn="{WIDGETS_CDN_PLACEHOLDER}"',

@@ -257,3 +257,31 @@ def test_plotly_sliders_and_menus_work_with_the_keyboard(offline_context, book_u
         page.close()
     _fail_if(problems, f"plotly controls not usable with the keyboard (passed: {checked})")
     print(f"keyboard controls checked: {checked}")
+
+
+def test_accessibility_fixes_of_the_theme_markup():
+    """chemdl_utils.site.a11y rewrites exactly the markup axe-core flags, and is idempotent."""
+    from chemdl_utils.site.a11y import NAV_TOGGLE_LABEL, accessibility_fixes
+
+    page = (
+        '<button class="btn search-button-field search-button__button pst-js-only" title="Search" '
+        'aria-label="Search" data-bs-placement="bottom"><span>Search</span><kbd>Ctrl</kbd>+<kbd>K</kbd></button>'
+        '<button class="btn btn-sm pst-navbar-icon search-button search-button__button pst-js-only" title="Search" '
+        'aria-label="Search"><i class="fa-solid fa-magnifying-glass"></i></button>'
+        '<button class="btn btn-sm nav-link pst-navbar-icon theme-switch-button pst-js-only" aria-label="Color mode" '
+        'data-bs-title="Color mode">\n  <i class="theme-switch fa-solid fa-sun" title="Light"></i></button>'
+        '<li class="toctree-l1 has-children"><a href="x.html">Part</a><details><summary><span class="toctree-toggle" '
+        'role="presentation"><i class="fa-solid fa-chevron-down"></i></span></summary></details></li>'
+        '<details class="admonition hide above-input"><summary aria-label="Toggle hidden content">\n'
+        '<p class="collapsed admonition-title">Show code cell source</p></summary></details>'
+        '<div role="list" class="citation-list"><div class="citation" id="id3" role="doc-biblioentry"></div></div>'
+    )
+    fixed = accessibility_fixes(page)
+    assert accessibility_fixes(fixed) == fixed
+    # the search field with visible text loses its aria-label; the icon-only search button keeps it
+    assert fixed.count('aria-label="Search"') == 1 and 'search-button-field search-button__button pst-js-only" title="Search" data' in fixed
+    assert 'aria-label="Color mode"' not in fixed
+    assert 'data-bs-title="Color mode"><span class="visually-hidden">Color mode:</span>' in fixed
+    assert f'<summary aria-label="{NAV_TOGGLE_LABEL}"><span class="toctree-toggle"' in fixed
+    assert "Toggle hidden content" not in fixed and "<summary>\n<p class=\"collapsed" in fixed
+    assert 'role="doc-biblioentry"' not in fixed and 'role="listitem"' in fixed

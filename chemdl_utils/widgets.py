@@ -295,3 +295,139 @@ def _live_explorer(start: str, x: np.ndarray) -> Any:
     box.redraw = redraw
     redraw()
     return box
+
+
+# ------------------------------------------------------------------------------------------------
+# the molecule box of the static book (no kernel): chemdl_utils/site/assets/molecule-box.js
+
+#: tooltips of the feature tables' column headers; molecule-box.js has the same (COLUMN_HELP)
+_MB_COLUMN_HELP = {
+    "element": "element symbol (Atom.GetSymbol())",
+    "atomic_number": "atomic number Z (Atom.GetAtomicNum())",
+    "num_neighbors": "directly bonded neighbours, hydrogens included (Atom.GetTotalDegree())",
+    "num_hydrogens": "attached hydrogens, implicit and explicit (Atom.GetTotalNumHs())",
+    "formal_charge": "formal charge (Atom.GetFormalCharge())",
+    "atomic_mass": "atomic mass in u: standard atomic weight, or the isotope's mass (Atom.GetMass())",
+    "in_ring": "1 if the atom is in a ring (Atom.IsInRing())",
+    "atom_i": "first atom of the bond (Bond.GetBeginAtomIdx() + 1)",
+    "atom_j": "second atom of the bond (Bond.GetEndAtomIdx() + 1)",
+    "bond_type": "RDKit bond type: 1 single, 2 double, 3 triple, 12 aromatic, 17 dative (Bond.GetBondType())",
+    "stereo": "RDKit bond stereo: 0 none, 1 any, 2 Z, 3 E (Bond.GetStereo())",
+}
+_MB_COUNTER = iter(range(1, 1 << 62))
+
+# Loads molecule-box.js from the site that shows the page (Sphinx writes the path from the page to
+# the site root into <html data-content_root>); elsewhere (a notebook) it says where the box works.
+_MB_LOADER = """<script>(function () {
+  if (window.chemdlMoleculeBox) { window.chemdlMoleculeBox.start(); return; }
+  if (document.querySelector("script[data-chemdl-molecule-box]")) return;
+  var root = document.documentElement.getAttribute("data-content_root");
+  if (root === null) {
+    document.querySelectorAll(".chemdl-molecule-box .chemdl-mb-message").forEach(function (p) {
+      p.textContent = "This box computes other molecules only on the course's web pages; in a " +
+        "notebook, call feature_table(smiles) or use a live ipywidgets box.";
+    });
+    return;
+  }
+  var script = document.createElement("script");
+  script.src = root + "_static/chemdl/molecule-box.js";
+  script.setAttribute("data-chemdl-molecule-box", "");
+  document.head.appendChild(script);
+})();</script>"""
+
+
+def _mb_table(kind: str, frame: Any, caption: str) -> str:
+    import html
+
+    from rdkit import Chem
+
+    esc = html.escape
+    head = "".join(
+        f'<th scope="col" title="{esc(_MB_COLUMN_HELP[c])}">{esc(c)}</th>' for c in frame.columns
+    )
+    rows = []
+    for number, row in frame.iterrows():
+        cells = []
+        for c in frame.columns:
+            value = row[c]
+            if c == "atomic_mass":
+                text = f"{float(value):.3f}"
+            elif c == "element":
+                text = str(value)
+            else:
+                text = str(int(value))
+            title = ""
+            if c == "bond_type":
+                title = f' title="{Chem.BondType.values[int(value)]}"'
+            elif c == "stereo":
+                title = f' title="{Chem.BondStereo.values[int(value)]}"'
+            cells.append(f'<td data-col="{c}"{title}>{esc(text)}</td>')
+        rows.append(f'<tr><th scope="row">{int(number)}</th>{"".join(cells)}</tr>')
+    return (
+        f'<table class="chemdl-mb-table dataframe" data-table="{kind}"><caption>{esc(caption)}</caption>'
+        f'<thead><tr><th scope="col">{"atom" if kind == "atoms" else "bond"}</th>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def static_molecule_box(smiles: str = "CC(=O)Oc1ccccc1C(=O)O", size: tuple[int, int] = (360, 260)) -> Any:
+    """A SMILES box for the static web book: the lecture's atom and bond tables and a numbered
+    drawing of whatever molecule the reader types, computed in the browser, without a kernel.
+
+    Returns an :class:`IPython.display.HTML` object (display it, or make it a cell's last line).
+    The HTML already holds the tables and the drawing of ``smiles`` (computed here with
+    :func:`chemdl_utils.feature_table` and :func:`chemdl_utils.draw_molecule`), so a page shows
+    them without downloading anything. When the reader submits another SMILES, the page's
+    ``_static/chemdl/molecule-box.js`` computes the same tables with RDKit.js (RDKit's
+    WebAssembly build, served by the site itself: it works offline) and redraws. The tables
+    equal :func:`chemdl_utils.feature_table` cell by cell; an invalid SMILES gets a message that
+    says so. The box needs the built book (``chemdl book build``), which vendors RDKit.js; in a
+    notebook it shows the first molecule only and points to the live ipywidgets box.
+
+    The box is labelled and keyboard-usable (a form: type, press Enter), and its message is an
+    ``aria-live`` status. Raises :class:`chemdl_utils.chem.InvalidSmilesError` for an invalid
+    ``smiles`` and ``ValueError`` for a bad ``size``.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    from .chem import feature_table
+    from .plots import draw_molecule
+
+    if (
+        not isinstance(size, tuple)
+        or len(size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 100 <= v <= 2000 for v in size)
+    ):
+        raise ValueError(f"size must be a (width, height) tuple of ints between 100 and 2000 pixels, got {size!r}")
+    atoms, bonds = feature_table(smiles)  # raises InvalidSmilesError with the reason
+    text = smiles.strip()
+    width, height = size
+    svg = draw_molecule(text, atom_numbers=True, size=size).data
+    label = f"Drawing of {text} with its atoms numbered 1 to {len(atoms)}, the rows of the atom table"
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', 1)
+    na, nb = len(atoms), len(bonds)
+    atoms_caption = f"Atoms: {na} atom{'s' if na != 1 else ''}, the lecture's six features"
+    bonds_caption = f"Bonds: {nb} bond{'s' if nb != 1 else ''}, the lecture's two features" if nb else "Bonds: none"
+    ident = f"chemdl-mb-{next(_MB_COUNTER)}"
+    esc = html.escape
+    message = (
+        f"{text}: {na} atom{'s' if na != 1 else ''}; "
+        f"{f'{nb} bond' + ('s' if nb != 1 else '') if nb else 'no bonds'}. "
+        "Computed when this page was built; type another SMILES to compute it in your browser."
+    )
+    body = f"""<div class="chemdl-molecule-box" id="{ident}" data-width="{width}" data-height="{height}" data-shown="{esc(text)}">
+<form class="chemdl-mb-form" action="#" autocomplete="off">
+<label for="{ident}-input">SMILES</label>
+<input class="chemdl-mb-input" id="{ident}-input" name="smiles" type="text" value="{esc(text)}" spellcheck="false" autocapitalize="off" autocorrect="off" aria-describedby="{ident}-help {ident}-message">
+<button type="submit">Show</button>
+</form>
+<p class="chemdl-mb-help" id="{ident}-help">Type a SMILES and press Enter (or Show): RDKit, running in your browser, computes the atom and bond tables and draws the molecule with its atoms numbered as the table rows.</p>
+<p class="chemdl-mb-message" id="{ident}-message" role="status" aria-live="polite">{esc(message)}</p>
+<div class="chemdl-mb-drawing">{svg}</div>
+<div class="chemdl-mb-tables" role="region" aria-label="Feature tables" tabindex="0">{_mb_table("atoms", atoms, atoms_caption)}{_mb_table("bonds", bonds, bonds_caption)}</div>
+<noscript><p>This box needs JavaScript to compute other molecules; the tables show {esc(text)}.</p></noscript>
+</div>
+{_MB_LOADER}"""
+    return HTML(body)

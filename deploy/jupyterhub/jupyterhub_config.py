@@ -119,11 +119,14 @@ c.Spawner.http_timeout = 180
 
 EXCHANGE = _env("CHEMDL_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 COURSE_ID = _env("CHEMDL_COURSE_ID", "chemdl")
-# Jupyter config folders every user's server reads, like /etc/jupyter: jupyter/nbgrader_config.py
-# (course id, exchange) for everyone; deploy/student/ (the student-side JupyterLab settings: no
-# formgrader, no "create assignment") for students, when the repository has it.
+# Jupyter config folders every user's server reads first (JUPYTER_CONFIG_PATH outranks the venv's
+# own etc/jupyter, where installing nbgrader switched every instructor tool on):
+#   deploy/jupyterhub/jupyter/   nbgrader_config.py: course id and exchange (everyone; like /etc/jupyter)
+#   deploy/student/exchange/     students only: JupyterLab with Validate and the Assignments tab, without
+#                                Formgrader, Create Assignment and the course list (deploy/student/README.md)
+# Instructors keep nbgrader's full set (Formgrader, Create Assignment) from the venv.
 _COMMON_CONFIG = HERE / "jupyter"
-_STUDENT_CONFIG = REPO / "deploy" / "student"
+_STUDENT_CONFIG = REPO / "deploy" / "student" / "exchange"
 
 
 def _config_path(spawner) -> str:
@@ -151,5 +154,5 @@ c.Spawner.environment = {
 c.Spawner.env_keep = ["JUPYTERHUB_SINGLEUSER_APP", "LANG", "LC_ALL", "CHEMDL_DEVICE", "CHEMDL_PROGRESS",
                       "CHEMDL_CACHE_DIR", "CHEMDL_HUB_RUN_ID"]
 
-if shutil.which("node") is None and not _chp.exists():
-    raise RuntimeError("configurable-http-proxy needs Node.js: install nodejs and run `npm ci` in " + str(REPO))
+if not _chp.exists() and shutil.which("configurable-http-proxy") is None:
+    raise RuntimeError(f"configurable-http-proxy not found: run `npm ci` in {REPO} (it needs Node.js)")

@@ -6,9 +6,11 @@ to its test settings by environment variables) runs on 127.0.0.1 with configurab
 ``SimpleLocalProcessSpawner`` process with its own home folder under tmp), and nbgrader's exchange
 in tmp, configured by ``deploy/jupyterhub/jupyter/nbgrader_config.py``.
 
-* The instructor, in a terminal of their hub account (the environment the hub gives their server),
-  types ``chemdl grade release neurons`` and ``nbgrader release_assignment neurons``.
-* Each student, in Chromium: logs in, opens Nbgrader > Assignment List, fetches ``neurons``, saves
+* The instructor and both students log in in Chromium (each gets their own JupyterLab server;
+  students get the student profile ``deploy/student/exchange``: no Formgrader). The instructor,
+  in a terminal of their hub server (the test runs the commands with that server's environment,
+  read from the process), types ``nbgrader release_assignment neurons`` in their clone of the course.
+* Each student opens Nbgrader > Assignment List, fetches ``neurons``, saves
   answers (the contents API, what JupyterLab's save does: alice all of them, bob three), opens the
   notebook from the Assignments tab, validates it with the notebook's Validate button, and submits
   with the Assignments tab's Submit.
@@ -40,7 +42,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "jupyterhub"
 HUB_CONFIG = DEPLOY / "jupyterhub_config.py"
-COMMON_JUPYTER_CONFIG = DEPLOY / "jupyter"
+STUDENT_PROFILE = REPO / "deploy" / "student" / "exchange"   # the hub uses it for students when present
 CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 CHROMIUM = Path(os.environ.get("CHEMDL_CHROMIUM", "/usr/bin/chromium"))
 VENV_BIN = Path(sys.executable).parent
@@ -145,17 +147,18 @@ class Hub:
         return self.homes / user
 
     def terminal_env(self, user: str) -> dict[str, str]:
-        """The environment of a terminal in ``user``'s hub server (what jupyterhub_config.py gives it)."""
-        env = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "CHEMDL_CACHE_DIR", "CHEMDL_DEVICE")}
-        env.update(
-            HOME=str(self.home(user)), USER=user, SHELL="/bin/bash",
-            PATH=os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
-            JUPYTER_CONFIG_PATH=str(COMMON_JUPYTER_CONFIG), JUPYTERHUB_USER=user,
-            CHEMDL_EXCHANGE_ROOT=str(self.exchange), CHEMDL_COURSE_ID=COURSE_ID,
-            CHEMDL_STUDENT_ID="" if user == INSTRUCTOR else user, CHEMDL_HUB_RUN_ID=self.marker,
-            CHEMDL_PROGRESS="0",
-        )
-        return env
+        """The environment of a terminal in ``user``'s running hub server: read from the server
+        process itself (a terminal inherits it), so it is what jupyterhub_config.py gave it."""
+        for pid in _processes_with(self.marker):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            env = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
+            if b"jupyterhub-singleuser" in cmdline and env.get("JUPYTERHUB_USER") == user:
+                return env
+        raise AssertionError(f"no running server of {user} (log in first); hub log:\n{self.log_tail()}")
 
     def log_tail(self, n: int = 60) -> str:
         try:
@@ -236,12 +239,13 @@ def _hidden_test_lines() -> list[str]:
 
 # -- the student's browser ---------------------------------------------------------------------
 
-class Student:
-    """One student's browser window on the hub. The steps of the two students are interleaved (the
-    second student clicks while the first one's server works), as in a real class."""
+class Account:
+    """One person's browser window on the hub. The steps of the students (and the instructor's
+    login) are interleaved: one clicks while another one's server works, as in a real class."""
 
-    def __init__(self, browser, hub: Hub, user: str, answers: dict[str, str]):
-        self.hub, self.user, self.answers = hub, user, answers
+    def __init__(self, browser, hub: Hub, user: str, answers: dict[str, str] | None = None):
+        self.hub, self.user, self.answers = hub, user, answers or {}
+        self.password = INSTRUCTOR_PASSWORD if user == INSTRUCTOR else STUDENT_PASSWORD
         self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
         self.page = self.context.new_page()
         self.page.set_default_timeout(ACTION_TIMEOUT)
@@ -258,12 +262,12 @@ class Student:
         page = self.page
         page.goto(f"{self.hub.url}/hub/login")
         page.fill("#username_input", self.user)
-        page.fill("#password_input", STUDENT_PASSWORD)
+        page.fill("#password_input", self.password)
         page.click("#login_submit")
 
-    def open_assignments(self) -> None:
-        """JupyterLab loads in the student's own server; Nbgrader > Assignment List opens the
-        Assignments tab, which lists the released assignment."""
+    def lab_loaded(self) -> None:
+        """JupyterLab loads from the person's own server; the Nbgrader menu offers what their role
+        uses: Assignment List for everyone, Formgrader only to the instructor."""
         page = self.page
         try:
             page.wait_for_selector("#jp-main-dock-panel", timeout=LAB_TIMEOUT)
@@ -271,6 +275,16 @@ class Student:
             raise AssertionError(f"{self.user}: JupyterLab did not load after login ({exc}); "
                                  f"hub log:\n{self.hub.log_tail()}") from None
         assert page.url.startswith(f"{self.hub.url}/user/{self.user}/lab"), f"{self.user} landed on {page.url}"
+        page.click("#jp-menu-panel >> text=Nbgrader")
+        menu = page.locator(".lm-Menu-content").first
+        menu.locator("text=Assignment List").wait_for()
+        self.facts["menu"] = menu.inner_text()
+        self.facts["sidebars"] = page.locator(".lm-TabBar.jp-SideBar").all_inner_texts()
+        page.keyboard.press("Escape")
+
+    def open_assignments(self) -> None:
+        """Nbgrader > Assignment List opens the Assignments tab, which lists the released assignment."""
+        page = self.page
         page.click("#jp-menu-panel >> text=Nbgrader")
         page.click(".lm-Menu-content >> text=Assignment List")
         released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT).first
@@ -376,7 +390,7 @@ class Student:
             tab.close()
 
 
-def each(students: list[Student], step: str, *args) -> list:
+def each(students: list[Account], step: str, *args) -> list:
     """Run one step for every student; on failure, keep a screenshot of the student's window."""
     results = []
     for student in students:
@@ -406,29 +420,40 @@ def test_a_term_on_the_hub(hub: Hub) -> None:
     def lap(step: str) -> None:
         timings[step] = round(time.monotonic() - t0 - sum(timings.values()), 1)
 
-    # -- the instructor: the course repository cloned in their hub home (released exercises/
-    #    are committed: `chemdl grade release` made them); release into the exchange ------------
+    # the instructor's clone of the course repository in their hub home (exercises/ is committed:
+    # `chemdl grade release` generated it)
     course = hub.home(INSTRUCTOR) / "chemdl-course"
     course.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course / "nbgrader_config.py")
     for folder in ("solutions", "exercises"):
         shutil.copytree(REPO / folder / ASSIGNMENT, course / folder / ASSIGNMENT)
-    out = instructor(hub, "nbgrader", "release_assignment", ASSIGNMENT)
-    outbound = hub.exchange / COURSE_ID / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert outbound.is_file(), f"release_assignment did not fill the exchange:\n{out}"
-    lap("instructor: release_assignment")
-
     hidden = _hidden_test_lines()
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM),
                                      args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:
-            students = [Student(browser, hub, FULL, _answers(None)),
-                        Student(browser, hub, PARTIAL, _answers(PARTIAL_ANSWERS))]
+            teacher = Account(browser, hub, INSTRUCTOR)
+            students = [Account(browser, hub, FULL, _answers(None)),
+                        Account(browser, hub, PARTIAL, _answers(PARTIAL_ANSWERS))]
             assert len(students[0].answers) > len(students[1].answers) == len(PARTIAL_ANSWERS)
-            each(students, "login")
+            each([teacher] + students, "login")
+            each([teacher] + students, "lab_loaded")
+            lap("everyone logs in, JupyterLab loads")
+            # the instructor has nbgrader's instructor tools; students (deploy/student/exchange) do not
+            assert "Formgrader" in teacher.facts["menu"], teacher.facts["menu"]
+            if STUDENT_PROFILE.is_dir():
+                for s in students:
+                    assert "Formgrader" not in s.facts["menu"], f"{s.user} sees {s.facts['menu']!r}"
+                    assert not any("Create Assignment" in bar for bar in s.facts["sidebars"]), s.facts["sidebars"]
+
+            # -- the instructor, in a terminal of their hub server: release into the exchange ---
+            out = instructor(hub, "nbgrader", "release_assignment", ASSIGNMENT)
+            outbound = hub.exchange / COURSE_ID / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+            assert outbound.is_file(), f"release_assignment did not fill the exchange:\n{out}"
+            lap("instructor: release_assignment")
+
             each(students, "open_assignments")
-            lap("students: log in, Assignments tab")
             each(students, "fetch")
             each(students, "save_answers")
             each(students, "open_and_validate")

@@ -7,11 +7,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+import numpy as np
 from torch_geometric.data import Data
 
 from ..progress import progress
 from .features import Featurizer
-from .graph import smiles_to_graph
+from .graph import graph_from_arrays, smiles_to_graph
 
 __all__ = ["FeaturizationFailure", "FeaturizationResult", "featurize_many"]
 
@@ -66,6 +67,80 @@ def _featurize_chunk(args: tuple[int, Sequence[object], Featurizer | None]) -> l
     return out
 
 
+@dataclass
+class _ChunkArrays:
+    """What a worker process sends back for one chunk: the arrays of all its graphs concatenated
+    (a few large arrays pickle in microseconds; thousands of ``Data`` objects do not), the node
+    and edge counts to split them, the input positions that worked, and the failures."""
+
+    x: np.ndarray
+    edge_index: np.ndarray
+    edge_attr: np.ndarray
+    num_nodes: np.ndarray
+    num_edges: np.ndarray
+    indices: list[int]
+    failures: list[tuple[int, str]]
+
+
+_WORKER_FEATURIZER: Featurizer | None = None
+
+
+def _init_worker(featurizer: Featurizer | None) -> None:
+    # Given to the pool as initializer argument: inherited, not pickled, where processes fork
+    # (Linux), so featurizers with lambdas or RDKit methods as features work there.
+    global _WORKER_FEATURIZER
+    _WORKER_FEATURIZER = featurizer
+
+
+def _featurize_chunk_arrays(args: tuple[int, Sequence[object]]) -> _ChunkArrays:
+    start, chunk = args
+    featurizer = _WORKER_FEATURIZER
+    xs: list[np.ndarray] = []
+    eis: list[np.ndarray] = []
+    eas: list[np.ndarray] = []
+    indices: list[int] = []
+    failures: list[tuple[int, str]] = []
+    for offset, smi in enumerate(chunk):
+        try:
+            g = smiles_to_graph(smi, featurizer)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            failures.append((start + offset, str(exc)))
+            continue
+        xs.append(g.x.numpy())
+        eis.append(g.edge_index.numpy())
+        eas.append(g.edge_attr.numpy())
+        indices.append(start + offset)
+    if not xs:
+        empty = np.zeros(0, dtype=np.int64)
+        return _ChunkArrays(np.zeros((0, 6), np.float32), np.zeros((2, 0), np.int64), np.zeros((0, 2), np.float32),
+                            empty, empty, indices, failures)
+    return _ChunkArrays(
+        x=np.concatenate(xs),
+        edge_index=np.concatenate(eis, axis=1),
+        edge_attr=np.concatenate(eas),
+        num_nodes=np.array([len(a) for a in xs], dtype=np.int64),
+        num_edges=np.array([a.shape[1] for a in eis], dtype=np.int64),
+        indices=indices,
+        failures=failures,
+    )
+
+
+def _graphs_from_chunk(chunk: _ChunkArrays, items: Sequence[object]) -> list[_Outcome]:
+    """Rebuild the chunk's graphs in the parent process: each gets its own copy of its rows
+    (equal to what :func:`smiles_to_graph` returns in this process), failures keep their reason."""
+    out: list[_Outcome] = [(i, items[i], None, reason) for i, reason in chunk.failures]
+    node_end = np.cumsum(chunk.num_nodes).tolist()
+    edge_end = np.cumsum(chunk.num_edges).tolist()
+    a = e = 0
+    for index, b, f in zip(chunk.indices, node_end, edge_end):
+        graph = graph_from_arrays(chunk.x[a:b].copy(), chunk.edge_index[:, e:f].copy(),
+                                  chunk.edge_attr[e:f].copy(), items[index])  # type: ignore[arg-type]
+        out.append((index, items[index], graph, ""))
+        a, e = b, f
+    out.sort(key=lambda o: o[0])
+    return out
+
+
 def featurize_many(
     smiles: Iterable[str],
     featurizer: Featurizer | None = None,
@@ -85,6 +160,8 @@ def featurize_many(
         raise ValueError(f"n_jobs must be >= 1 or -1, got {n_jobs}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if n_jobs > 1:  # at least ~4 chunks per worker, so that the workers finish together
+        chunk_size = max(1, min(chunk_size, -(-len(items) // (4 * n_jobs))))
     chunks = [(i, items[i : i + chunk_size], featurizer) for i in range(0, len(items), chunk_size)]
     result = FeaturizationResult()
     bar = progress(total=len(items), iterable=None, desc="featurizing", enabled=show_progress, unit="mol")
@@ -93,8 +170,11 @@ def featurize_many(
             outputs: Iterable = map(_featurize_chunk, chunks)
             _collect(outputs, result, bar)
         else:
-            with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-                _collect(pool.map(_featurize_chunk, chunks), result, bar)
+            # workers return NumPy arrays per chunk; the Data objects are built here
+            with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker, initargs=(featurizer,)) as pool:
+                work = [(start, chunk) for start, chunk, _ in chunks]
+                rebuilt = (_graphs_from_chunk(c, items) for c in pool.map(_featurize_chunk_arrays, work))
+                _collect(rebuilt, result, bar)
     finally:
         bar.close()
     return result

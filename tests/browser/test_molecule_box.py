@@ -229,6 +229,48 @@ def test_gnn_page_box_matches_feature_table(offline_context, book_url, built_boo
           f"feature_table in {elapsed:.1f} s (RDKit.js loaded and first result after {t_first - t0:.1f} s)")
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.xdist_group("book")
+def test_box_says_why_when_rdkit_cannot_load_and_outside_the_book(browser, book_server, tmp_path):
+    """A site whose RDKit wasm does not arrive: a message, not a box that hangs. A page that is not
+    the book (no data-content_root, e.g. a notebook): the box says where it works, fetches nothing."""
+    from chemdl_utils import site
+    from chemdl_utils.widgets import static_molecule_box
+
+    site.vendor_assets(REPO, tmp_path)
+    box = static_molecule_box("CCO").data
+    page_html = '<!DOCTYPE html><html lang="en"{root}><head><meta charset="utf-8"><title>box</title></head><body><main>{box}</main></body></html>'
+    (tmp_path / "index.html").write_text(page_html.format(root=' data-content_root="./"', box=box))
+    (tmp_path / "notebook.html").write_text(page_html.format(root="", box=box))
+    context = browser.new_context()
+    requests: list[str] = []
+    context.route("**/RDKit_minimal.wasm", lambda route, request: route.abort("internetdisconnected"))
+    try:
+        with book_server(tmp_path) as url:
+            page = context.new_page()
+            page.goto(url + "index.html")
+            page.wait_for_selector(".chemdl-molecule-box[data-state=ready]")
+            field = page.get_by_label("SMILES", exact=True)
+            field.fill("CCN")
+            field.press("Enter")
+            page.wait_for_function("() => document.querySelector('.chemdl-molecule-box').dataset.results === '1'",
+                                   timeout=90_000)
+            state = page.locator(".chemdl-molecule-box").get_attribute("data-state")
+            message = page.locator(".chemdl-mb-message").text_content()
+            assert state == "error" and message.startswith("The molecule box could not load RDKit"), (state, message)
+            assert page.locator(".chemdl-mb-table").count() == 0  # no stale tables of the first molecule
+
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url + "notebook.html")
+            message = page.locator(".chemdl-mb-message").text_content()
+            assert "only on the course's web pages" in message, message
+            assert page.locator("td[data-col=element]").first.text_content() == "C"  # the first molecule stays
+    finally:
+        context.close()
+    assert not [u for u in requests if "molecule-box" in u or "RDKit" in u], requests
+
+
 # ---------------------------------------------------------------------------------------------
 # the same JavaScript under node, on more molecules
 

@@ -4,16 +4,17 @@ Per submission the pipeline is a chain of small steps:
 
 1. **prepare** (parent): copy the submission into a fresh working copy, lay the assignment's
    released files (data, helper modules) over it as nbgrader does, find which file is which
-   notebook (:func:`~chemdl_utils.grading.sanitize.match_notebooks`), validate it, and restore
-   locked/test cells from the gradebook (:func:`~chemdl_utils.grading.sanitize.restore_notebook`);
+   notebook (:func:`~chemdl_utils.grading.sanitize.match_notebooks`) and validate it;
 2. **execute** (a grading process of its own per submission -> sandboxed kernel):
-   :func:`~chemdl_utils.grading.trusted_tests.secure_execute` runs the student's cells in the
+   :func:`~chemdl_utils.grading.trusted_tests.secure_execute` restores the notebook once, in memory
+   (:func:`~chemdl_utils.grading.restore.restore_notebook`), runs the student's cells in the
    OS sandbox and evaluates the instructor's test cells in that trusted grading process, on plain
    values sent back from the kernel (so a student cannot rig ``==``, ``numpy.allclose`` or the
    checks). One process per submission: nothing (a lock, global random state, memory, a crash)
    is shared with a classmate graded at the same time, and the process is killed when the
    submission's time budget is spent;
-3. **score** (parent): :func:`~chemdl_utils.grading.score.score_notebook`, then
+3. **score** (parent): :func:`~chemdl_utils.grading.score.score_notebook` from the trusted
+   verdicts and the gradebook's points, then
    :func:`~chemdl_utils.grading.gradebook.save_grades` in one transaction per submission,
    and the executed copy is written to ``autograded/<student>/<assignment>/``.
 
@@ -51,8 +52,8 @@ from .gradebook import (
     record_history,
     save_grades,
 )
-from .sanitize import SubmissionError, match_notebooks, read_notebook, restore_notebook
-from .score import NotebookScore, missing_notebook_score, score_notebook
+from .sanitize import SubmissionError, match_notebooks, read_notebook
+from .score import GradedCell, NotebookScore, missing_notebook_score, score_notebook
 
 __all__ = ["Outcome", "AutogradeSummary", "autograde_assignment", "default_workers"]
 
@@ -134,6 +135,7 @@ class _Job:
     sha256: str
     notebooks: dict[str, Path] = field(default_factory=dict)  #: notebook id -> sanitized file in workdir
     sources: dict[str, Path] = field(default_factory=dict)  #: notebook id -> instructor source (hidden tests)
+    released: dict[str, Path] = field(default_factory=dict)  #: notebook id -> released notebook (exercises/)
     redact: tuple[str, ...] = ()  #: instructor paths that must never appear in a graded copy
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -167,8 +169,9 @@ def _students(course: Course, assignment: str, only: Iterable[str] | None) -> tu
 
 
 def _prepare(course: Course, assignment: str, student: str, scratch: Path, expected: dict[str, set[str]],
-             others: dict, max_scores: dict) -> _Job | Outcome:
-    """Working copy + matched, validated, restored notebooks; an Outcome when nothing can be graded."""
+             others: dict) -> _Job | Outcome:
+    """Working copy + matched, validated notebooks (each under its own name); an Outcome when nothing
+    can be graded. Restoring happens once, in memory, in the grading process (``restore``)."""
     folder = course.submitted_dir / student / assignment
     workdir = scratch / student
     shutil.copytree(folder, workdir, ignore=_skip_links)
@@ -201,19 +204,18 @@ def _prepare(course: Course, assignment: str, student: str, scratch: Path, expec
         job.notes.append(f"{nb_id}.ipynb missing (scored 0)")
     for nb_id, path in match.found.items():
         try:
-            nb = read_notebook(path)
-            nb, notes = restore_notebook(nb, db_url=course.db_url, course_id=course.course_id,
-                                         assignment=assignment, notebook_id=nb_id, student=student)
+            read_notebook(path)  # a file that is not a valid notebook fails here, with the reason
         except SubmissionError as exc:
             problems[nb_id] = str(exc)
             continue
-        job.notes.extend(notes)
         target = workdir / f"{nb_id}.ipynb"
-        if path.name != target.name:
-            (workdir / path.relative_to(folder)).unlink(missing_ok=True)
-        nbformat.write(nb, target)
+        copied = workdir / path.relative_to(folder)
+        if copied != target:  # graded under its own name: the student's file, unchanged
+            os.replace(copied, target)
         job.notebooks[nb_id] = target
         job.sources[nb_id] = source / f"{nb_id}.ipynb"
+        if (release / f"{nb_id}.ipynb").is_file():
+            job.released[nb_id] = release / f"{nb_id}.ipynb"
     if problems:
         return Outcome(student, "failed", reason="; ".join(problems.values()))
     return job
@@ -225,7 +227,8 @@ def _execute(job: _Job, limits: Limits) -> dict[str, ExecutionResult]:
     for nb_id, path in job.notebooks.items():
         try:
             # the student's code runs sandboxed; the hidden tests run here, on plain values only
-            results[nb_id] = secure_execute(path, job.workdir, limits, job.sources[nb_id], redact=job.redact)
+            results[nb_id] = secure_execute(path, job.workdir, limits, job.sources[nb_id], redact=job.redact,
+                                            released=job.released.get(nb_id))
         except Exception as exc:  # never let one submission break the pool
             results[nb_id] = ExecutionResult("failed", reason=f"{type(exc).__name__}: {exc}")
     return results
@@ -332,7 +335,7 @@ def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[...
 
 
 def _finish(course: Course, assignment: str, job: _Job, results: dict[str, ExecutionResult],
-            max_scores: dict[str, dict[str, float]], run_id: str, gb) -> Outcome:
+            graded: dict[str, dict[str, GradedCell]], answers: dict[str, list[str]], run_id: str, gb) -> Outcome:
     """Parent: score, save in one transaction, write the autograded copy."""
     failures = [f"{nb_id}.ipynb: {r.reason}" for nb_id, r in results.items() if not r.ok]
     duration = sum(r.duration_s for r in results.values())
@@ -342,10 +345,12 @@ def _finish(course: Course, assignment: str, job: _Job, results: dict[str, Execu
     scores: list[NotebookScore] = []
     notes = list(job.notes)
     for nb_id, result in results.items():
-        scores.append(score_notebook(result.notebook, nb_id, max_scores[nb_id], result.cell_status))
+        scores.append(score_notebook(nb_id, graded[nb_id], result.verdicts, result.blank, result.present,
+                                     answers.get(nb_id, ())))
+        notes.extend(result.notes)
         notes.extend(f"{nb_id}.ipynb: {p}" for p in result.problems())
     for nb_id in job.missing:
-        scores.append(missing_notebook_score(nb_id, max_scores[nb_id]))
+        scores.append(missing_notebook_score(nb_id, graded[nb_id]))
     auto = sum(s.score for s in scores)
     maximum = sum(s.max_score for s in scores)
     history = HistoryRow(run_id, assignment, job.student, "graded", auto, maximum, job.timestamp, job.sha256,
@@ -427,7 +432,13 @@ def autograde_assignment(
     with open_gradebook(course) as gb:
         known = known_assignments(gb)
         a = gb.find_assignment(assignment)
-        max_scores = {nb.name: {c.name: float(c.max_score) for c in nb.grade_cells} for nb in a.notebooks}
+        graded: dict[str, dict[str, GradedCell]] = {}
+        answers: dict[str, list[str]] = {}
+        for nb in a.notebooks:  # what each graded cell is worth, from the gradebook only
+            solutions = {c.name for c in nb.solution_cells}
+            graded[nb.name] = {c.name: GradedCell(float(c.max_score), c.name in solutions, c.cell_type)
+                               for c in nb.grade_cells}
+            answers[nb.name] = sorted(solutions | {c.name for c in nb.task_cells})
     expected = known.pop(assignment)
     outcomes: list[Outcome] = [
         Outcome(s, "missing", reason=f"no submission folder {course.submitted_dir / s / assignment}")
@@ -442,7 +453,7 @@ def autograde_assignment(
             prepared_jobs: list[_Job] = []
             for student in present:
                 try:
-                    prepared = _prepare(course, assignment, student, scratch, expected, known, max_scores)
+                    prepared = _prepare(course, assignment, student, scratch, expected, known)
                 except Exception as exc:  # an unexpected problem with one submission stays with it
                     why = f"could not prepare: {type(exc).__name__}: {exc}"
                     prepared = Outcome(student, "failed", reason=why)
@@ -453,7 +464,7 @@ def autograde_assignment(
                     prepared_jobs.append(prepared)
             for job, results in _run_jobs(prepared_jobs, limits, workers, cluster, scheduler, jobs, cluster_config):
                 try:
-                    outcome = _finish(course, assignment, job, results, max_scores, run_id, gb)
+                    outcome = _finish(course, assignment, job, results, graded, answers, run_id, gb)
                 except Exception as exc:
                     why = f"could not score: {type(exc).__name__}: {exc}"
                     outcome = Outcome(job.student, "failed", reason=why, notes=job.notes)

@@ -63,6 +63,7 @@ def job_payload(job: "_Job") -> dict[str, Any]:
         "files": files,
         "notebooks": {nb_id: p.relative_to(job.workdir).as_posix() for nb_id, p in job.notebooks.items()},
         "sources": {nb_id: p.read_text(encoding="utf-8") for nb_id, p in job.sources.items()},
+        "released": {nb_id: p.read_text(encoding="utf-8") for nb_id, p in job.released.items()},
         "redact": list(job.redact),
     }
 
@@ -86,9 +87,11 @@ def grade_payload(payload: dict[str, Any], limits: Limits) -> dict[str, Executio
         results: dict[str, ExecutionResult] = {}
         for nb_id, rel in payload["notebooks"].items():
             source = nbformat.reads(payload["sources"][nb_id], as_version=4)
+            text = payload.get("released", {}).get(nb_id)
+            released = nbformat.reads(text, as_version=4) if text else None
             try:
                 results[nb_id] = secure_execute(workdir / rel, workdir, limits, source,
-                                                redact=payload["redact"])
+                                                redact=payload["redact"], released=released)
             except Exception as exc:  # noqa: BLE001 - one notebook's failure stays with it
                 results[nb_id] = ExecutionResult("failed", reason=f"{type(exc).__name__}: {exc}")
         return results

@@ -39,6 +39,14 @@ class ExecutionResult:
     returncode: int | None = None
     stderr_tail: str = ""
     isolation: str = "none"
+    #: grade id -> the trusted verdict on that test cell (``grader.TestVerdict``)
+    verdicts: dict = field(default_factory=dict)
+    #: answer cells left exactly as released ("No response.")
+    blank: set = field(default_factory=set)
+    #: grade ids present in the executed notebook
+    present: set = field(default_factory=set)
+    #: what restoring the notebook repaired (edited or deleted locked cells, ...)
+    notes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

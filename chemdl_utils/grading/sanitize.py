@@ -1,16 +1,13 @@
-"""Before execution: read, identify and repair a submitted notebook (in the trusted parent).
+"""Before execution: read and identify a submitted notebook (in the trusted parent).
 
-Three small steps, each testable alone:
+Two small steps, each testable alone (restoring the instructor's cells is one step of its own,
+:mod:`~chemdl_utils.grading.restore`, run in the grading process):
 
 * :func:`read_notebook` validates the file (JSON, nbformat schema) and raises
   :class:`SubmissionError` with a one-line reason otherwise;
 * :func:`match_notebooks` finds which submitted file is which notebook of the assignment, by
   name first and then by the nbgrader cell ids inside (a renamed ``neurons (1).ipynb`` is found;
   a notebook of another assignment is recognised as such);
-* :func:`restore_notebook` runs nbgrader's own sanitizing preprocessors against the gradebook:
-  ``ClearOutput``, ``DeduplicateIds``, ``OverwriteKernelspec``, ``OverwriteCells`` (edited locked
-  cells get their source back, points come from the gradebook, deleted test cells are added back)
-  and ``CheckCellMetadata``.
 """
 
 from __future__ import annotations
@@ -23,10 +20,10 @@ from typing import Mapping
 import nbformat
 from nbformat import NotebookNode
 
-from .hidden import remove_hidden_tests
+from .nbmeta import grade_ids
 
 __all__ = [
-    "SubmissionError", "NotebookMatch", "read_notebook", "grade_ids", "match_notebooks", "restore_notebook",
+    "SubmissionError", "NotebookMatch", "read_notebook", "grade_ids", "match_notebooks",
 ]
 
 
@@ -57,16 +54,6 @@ def read_notebook(path: Path) -> NotebookNode:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SubmissionError(f"{Path(path).name}: not a valid notebook ({first[:200]})") from exc
     return nb
-
-
-def grade_ids(nb: NotebookNode) -> set[str]:
-    """The nbgrader ``grade_id``s present in ``nb``."""
-    ids = set()
-    for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid:
-            ids.add(str(gid))
-    return ids
 
 
 @dataclass
@@ -167,114 +154,3 @@ def _guess_assignment(ids: set[str], others: Mapping[str, Mapping[str, set[str]]
             if ov > best_ov:
                 best, best_ov = assignment, ov
     return best if best_ov >= 0.5 else None
-
-
-def _strip_hidden_tests(source: str) -> str:
-    """``source`` as the student saw it: hidden-test blocks removed (nbgrader's ClearHiddenTests),
-    trailing spaces and surrounding blank lines dropped (for comparing cells)."""
-    lines = remove_hidden_tests(source).splitlines()
-    return "\n".join(line.rstrip() for line in lines).strip()
-
-
-def _overwrite_cells_class() -> type:
-    """nbgrader's ``OverwriteCells`` with a sturdier "add back deleted cells" step.
-
-    nbgrader 0.9.6 builds the re-added cell with plain dict metadata (later steps then fail) and
-    can only insert after a grade or solution cell. Here a deleted grade cell is inserted after
-    the nearest earlier source cell still present (or first), as a proper ``NotebookNode``.
-    """
-    from nbgrader import utils
-    from nbgrader.preprocessors import OverwriteCells
-
-    class RestoringOverwriteCells(OverwriteCells):
-        def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
-            nbgrader_meta = {
-                "grade": not is_task, "grade_id": source_cell.name, "locked": source_cell.locked,
-                "checksum": source_cell.checksum, "points": max_score, "solution": bool(is_solution),
-                "schema_version": 3,
-            }
-            if is_task:
-                nbgrader_meta["task"] = True
-            note = self.missing_cell_notification.format(cell_id=source_cell.name)
-            if source_cell.cell_type == "code":
-                cell = nbformat.v4.new_code_cell("# " + note.strip() + "\n" + source_cell.source)
-            else:
-                cell = nbformat.v4.new_markdown_cell(note + source_cell.source)
-            cell.metadata = nbformat.from_dict({"deletable": False, "editable": bool(is_solution),
-                                                "nbgrader": nbgrader_meta})
-            return cell
-
-        def add_missing_grade_cells(self, nb, resources):
-            source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
-            order = [c.name for c in source_nb.source_cells]
-            solutions = {c.name for c in source_nb.solution_cells}
-            for grade_cell in source_nb.grade_cells:
-                present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
-                if grade_cell.name in present or grade_cell.name not in order:
-                    continue
-                self.log.warning("Missing grade cell %s: adding it back", grade_cell.name)
-                source_cell = source_nb.source_cells[order.index(grade_cell.name)]
-                new = self.missing_cell_transform(source_cell, grade_cell.max_score,
-                                                  is_solution=grade_cell.name in solutions)
-                position = 0
-                for earlier in reversed(order[: order.index(grade_cell.name)]):
-                    idx = next((i for i, c in enumerate(nb.cells)
-                                if c.metadata.get("nbgrader", {}).get("grade_id") == earlier), None)
-                    if idx is not None:
-                        position = idx + 1
-                        break
-                nb.cells.insert(position, new)
-            return nb, resources
-
-    del utils
-    return RestoringOverwriteCells
-
-
-def restore_notebook(
-    nb: NotebookNode, *, db_url: str, course_id: str, assignment: str, notebook_id: str, student: str
-) -> tuple[NotebookNode, list[str]]:
-    """Run nbgrader's sanitizing preprocessors on ``nb``; returns ``(nb, notes)``.
-
-    Notes name the locked cells the student changed or deleted (they are restored from the
-    gradebook, hidden tests included, and run like any other).
-    """
-    from nbgrader import utils
-    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteKernelspec
-
-    before = {
-        c.metadata.nbgrader["grade_id"]: c.source
-        for c in nb.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") and utils.is_locked(c)
-    }
-    resources = {
-        "nbgrader": {
-            "notebook": notebook_id, "assignment": assignment, "student": student,
-            "db_url": db_url, "course_id": course_id,
-        }
-    }
-    overwrite = _overwrite_cells_class()(add_missing_cells=True)
-    steps = [ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), overwrite, CheckCellMetadata()]
-    try:
-        for step in steps:
-            nb, resources = step.preprocess(nb, resources)
-            nb = nbformat.from_dict(nb)
-    except Exception as exc:
-        raise SubmissionError(
-            f"{notebook_id}.ipynb: its nbgrader cells could not be restored ({type(exc).__name__}: {exc})"
-        ) from exc
-    after = {
-        c.metadata.nbgrader["grade_id"]: c
-        for c in nb.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    }
-    edited = sorted(
-        g for g, src in before.items()
-        if g in after and _strip_hidden_tests(src) != _strip_hidden_tests(after[g].source)
-    )
-    added = sorted(g for g in after if g not in before and utils.is_locked(after[g]))
-    notes = []
-    if edited:
-        notes.append(f"restored edited locked cell(s) {', '.join(edited)}")
-    if added:
-        notes.append(f"restored deleted cell(s) {', '.join(added)}")
-    return nb, notes

@@ -1,32 +1,38 @@
-"""Scores of an executed notebook, computed in the trusted parent with nbgrader's own rules.
+"""Scores of one graded notebook, computed in the trusted parent from the grader's verdicts.
 
-:func:`score_notebook` is a pure function: executed notebook in, :class:`NotebookScore` out. It
-uses ``nbgrader.utils.determine_grade`` (an error or stderr output in a test cell gives zero, a
-numeric result gives partial credit, otherwise full points; a manually graded answer needs a
-human unless it was left blank) and the checksum rule for the "No response." comment. The
-points come from the gradebook (``max_scores``), never from the submitted metadata.
+:func:`score_notebook` is a pure function: what the gradebook says each graded cell is worth
+(:class:`GradedCell`), the trusted verdict on every test cell and the answers a student left as
+released, in; :class:`NotebookScore` out. Nothing is read back from the executed notebook's
+outputs. The rules are nbgrader's:
+
+* a test cell earns its points (from the gradebook) when its verdict passed, else zero; a test
+  that never ran (time limit, crashed kernel, deleted and not restorable) has a failed verdict;
+* a graded answer (written or code, nbgrader's "manually graded answer") waits for a human
+  (``None``), unless the student left it exactly as released: zero, with the comment
+  "No response." (nbgrader's checksum rule);
+* a graded cell of the gradebook that the grader never saw scores zero.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
-from nbformat import NotebookNode
-from nbgrader import utils
+__all__ = ["CellScore", "GradedCell", "NotebookScore", "score_notebook", "missing_notebook_score"]
 
-__all__ = ["CellScore", "NotebookScore", "score_notebook", "missing_notebook_score"]
 
-_log = logging.getLogger(__name__)
+@dataclass(frozen=True)
+class GradedCell:
+    """What the gradebook says a graded cell is: its points, and whether a human grades it."""
 
-#: cell states from the runner for which a test cell can earn points
-_RAN = {"ok", "error"}
+    points: float
+    manual: bool = False  #: a graded answer cell (``solution``), not a test
+    cell_type: str = "code"
 
 
 @dataclass(frozen=True)
 class CellScore:
-    """One graded cell: ``auto_score`` is ``None`` when a human has to grade it."""
+    """One graded cell as the gradebook stores it: ``auto_score`` is ``None`` when a human grades it."""
 
     grade_id: str
     auto_score: float | None
@@ -69,45 +75,35 @@ class NotebookScore:
         return any(c.auto_score is None for c in self.cells)
 
 
-def score_notebook(
-    nb: NotebookNode,
-    notebook_id: str,
-    max_scores: Mapping[str, float],
-    cell_status: Sequence[str] | None = None,
-) -> NotebookScore:
-    """Score the executed notebook ``nb``.
+def score_notebook(notebook_id: str, graded: Mapping[str, GradedCell], verdicts: Mapping[str, Any],
+                   blank: Iterable[str] = (), present: Iterable[str] | None = None,
+                   answers: Iterable[str] = ()) -> NotebookScore:
+    """Score one graded notebook.
 
-    ``max_scores`` maps every grade id of the source notebook to its points (from the gradebook).
-    ``cell_status`` is :attr:`ExecutionResult.cell_status`; a code test cell that did not run
-    (``timeout``, ``crashed``, ``not-run``) scores zero whatever its outputs say.
+    ``graded``: every graded cell of the gradebook's notebook. ``verdicts``: grade id -> the
+    trusted verdict (an object with ``passed``) of each test cell the grader evaluated.
+    ``blank``: answer cells left exactly as released. ``present``: grade ids the executed notebook
+    has (``None``: all). ``answers``: every answer cell of the gradebook (graded or not), for the
+    "No response." comment.
     """
+    blank = set(blank)
+    present_ids = None if present is None else set(present)
     result = NotebookScore(notebook_id)
-    seen: set[str] = set()
-    for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id")
-        if not grade_id:
-            continue
-        if utils.is_solution(cell) or utils.is_task(cell):
-            unchanged = meta.get("checksum") == utils.compute_checksum(cell)
-            result.comments[grade_id] = "No response." if unchanged and not utils.is_task(cell) else None
-        if not utils.is_grade(cell) or grade_id not in max_scores or grade_id in seen:
-            continue
-        seen.add(grade_id)
-        points = float(max_scores[grade_id])
-        cell.metadata.nbgrader["points"] = points
-        auto, _ = utils.determine_grade(cell, _log)
-        status = cell_status[index] if cell_status is not None and index < len(cell_status) else "ok"
-        if cell.cell_type == "code" and not utils.is_solution(cell) and status not in _RAN:
-            auto = 0.0
-        value = None if auto is None else float(auto)
-        result.cells.append(CellScore(grade_id, value, points, cell.cell_type))
-    for grade_id, points in max_scores.items():
-        if grade_id not in seen:  # a graded cell that vanished: no points
-            result.cells.append(CellScore(grade_id, 0.0, float(points), "code"))
+    for gid in answers:
+        result.comments[gid] = "No response." if gid in blank else None
+    for gid, cell in graded.items():
+        points = float(cell.points)
+        if present_ids is not None and gid not in present_ids:
+            auto: float | None = 0.0  # a graded cell that vanished: no points
+        elif cell.manual:
+            auto = 0.0 if gid in blank else None
+        else:
+            verdict = verdicts.get(gid)
+            auto = points if verdict is not None and verdict.passed is True else 0.0
+        result.cells.append(CellScore(gid, auto, points, cell.cell_type))
     return result
 
 
-def missing_notebook_score(notebook_id: str, max_scores: Mapping[str, float]) -> NotebookScore:
+def missing_notebook_score(notebook_id: str, graded: Mapping[str, GradedCell]) -> NotebookScore:
     """The score of a notebook that was not submitted: zero on every graded cell (as nbgrader does)."""
-    return NotebookScore(notebook_id, [CellScore(g, 0.0, float(p), "code") for g, p in max_scores.items()])
+    return NotebookScore(notebook_id, [CellScore(g, 0.0, float(c.points), c.cell_type) for g, c in graded.items()])

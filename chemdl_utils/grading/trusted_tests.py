@@ -18,10 +18,9 @@ the kernel's history, or print them into the graded copy. Here:
   where it could decide a grade;
 * scores are computed here, clamped to ``[0, points]``, and returned for the parent to write.
 
-Entry points: :func:`grade_notebook` (scores + sanitized graded copy) and :func:`secure_execute`
-(the same as an ``execute.ExecutionResult``, so ``score.score_notebook`` reads it; the one
-execution path ``autograde`` uses). Building blocks (each testable alone): :func:`test_cells`, :func:`released_source`,
-:class:`KernelBridge`, :func:`run_hidden_tests`.
+Entry points: :func:`grade_notebook` (verdicts + sanitized graded copy) and :func:`secure_execute`
+(the same as an ``execute.ExecutionResult``; the one execution path ``autograde`` uses). Building
+blocks (each testable alone): :func:`test_cells`, :class:`KernelBridge`, :func:`run_hidden_tests`.
 
 Test cells may use any Python the grader can run, but not IPython magics (``%time``): they are
 compiled as plain Python in the grading process.
@@ -52,7 +51,7 @@ from nbformat import NotebookNode
 
 from . import isolation, trusted_codec
 from .limits import Limits, coerce_limits
-from .hidden import remove_hidden_tests
+from .restore import COURSE_KERNEL, released_cell_source, restore_notebook
 from .trusted_sanitize import sanitize_notebook, format_test_message
 
 __all__ = [
@@ -62,7 +61,6 @@ __all__ = [
     "StudentCodeError",
     "KernelBridge",
     "test_cells",
-    "released_source",
     "run_hidden_tests",
     "trusted_imports",
     "grade_notebook",
@@ -70,13 +68,9 @@ __all__ = [
     "COURSE_KERNEL",
 ]
 
-#: the only kernel student notebooks run in, whatever their metadata asks for
-COURSE_KERNEL = "python3"
 #: most bytes the grader reads from one submission's kernel for its tests, all requests together
 MAX_RECEIVED_BYTES = 256 * 1024 * 1024
 
-_SOLUTION_RE = re.compile(r"^([ \t]*)###?[ \t]*BEGIN SOLUTION.*?^[ \t]*###?[ \t]*END SOLUTION[^\n]*",
-                          re.M | re.S)
 
 
 # ------------------------------------------------------------------------------ notebook structure
@@ -87,24 +81,12 @@ def _nbg(cell: NotebookNode) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def released_source(source: str) -> str:
-    """``source`` without hidden tests and with solution regions replaced by the stub (what a
-    student may see)."""
-    text = remove_hidden_tests(source)
-    return _SOLUTION_RE.sub(lambda m: m.group(1) + "# YOUR CODE HERE\n" + m.group(1) + "raise NotImplementedError()",
-                            text)
-
-
 @dataclasses.dataclass(frozen=True)
 class TestCell:
     grade_id: str
     source: str  #: full instructor source (hidden tests included); never leaves the trusted process
     points: float
     metadata: dict = dataclasses.field(default_factory=dict, compare=False)  #: the source cell's nbgrader metadata
-
-    @property
-    def visible(self) -> str:
-        return released_source(self.source)
 
 
 def test_cells(source_nb: NotebookNode) -> dict[str, TestCell]:
@@ -117,16 +99,6 @@ def test_cells(source_nb: NotebookNode) -> dict[str, TestCell]:
             if not gid:
                 raise ValueError("a test cell of the source notebook has no grade_id; run `nbgrader generate_assignment`")
             out[gid] = TestCell(gid, cell.source, float(meta.get("points", 0) or 0), copy.deepcopy(dict(meta)))
-    return out
-
-
-def _locked_sources(source_nb: NotebookNode) -> dict[str, str]:
-    """Released sources of the instructor's read-only cells (restored over the student's copy)."""
-    out = {}
-    for cell in source_nb.cells:
-        meta = _nbg(cell)
-        if meta.get("locked") and not meta.get("solution") and meta.get("grade_id"):
-            out[str(meta["grade_id"])] = released_source(cell.source)
     return out
 
 
@@ -144,7 +116,7 @@ def trusted_imports(source_nb: NotebookNode) -> dict[str, Any]:
         if cell.cell_type != "code" or _nbg(cell).get("solution"):
             continue
         try:
-            tree = ast.parse(released_source(cell.source))
+            tree = ast.parse(released_cell_source(cell))
         except SyntaxError:
             continue
         for node in tree.body:
@@ -707,6 +679,12 @@ class SecureGradeResult:
     notes: list[str] = dataclasses.field(default_factory=list)
     #: per cell of ``notebook``: ok, error, timeout, crashed, not-run, or "" (markdown/raw)
     cell_status: list[str] = dataclasses.field(default_factory=list)
+    #: what the restore step repaired (edited or deleted locked cells, ...), for the instructor
+    repairs: list[str] = dataclasses.field(default_factory=list)
+    #: answer cells the student left exactly as released ("No response.")
+    blank: set[str] = dataclasses.field(default_factory=set)
+    #: grade ids present in the executed notebook
+    present: set[str] = dataclasses.field(default_factory=set)
 
     @property
     def total(self) -> float:
@@ -820,13 +798,15 @@ def _make_km(workdir: Path, limits: Limits, level: str) -> tuple[Any, str]:
 def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
                    submission: NotebookNode | str | os.PathLike[str],
                    workdir: str | os.PathLike[str], limits: Any = None,
-                   redact: Iterable[str] = ()) -> SecureGradeResult:
+                   redact: Iterable[str] = (), released: NotebookNode | None = None) -> SecureGradeResult:
     """Execute ``submission`` in a sandbox rooted at ``workdir`` and grade it against the test cells
     of the instructor's ``source_nb``, with the tests evaluated here (see module docstring).
 
     ``workdir`` must already hold only this student's files and the released data (the caller
     copies them there); it is the only writable place of the kernel. ``redact`` lists extra
-    strings (instructor paths, secrets) that must never appear in the graded copy. Never raises for
+    strings (instructor paths, secrets) that must never appear in the graded copy. ``released`` is
+    the released notebook (``exercises/``), if any: the restore step takes the cells' released text
+    from it (:func:`~chemdl_utils.grading.restore.restore_notebook`). Never raises for
     anything the student's notebook does; returns ``status="error"`` (no scores) when grading itself
     could not happen (sandbox refused, kernel would not start).
     """
@@ -838,7 +818,6 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
     workdir = Path(workdir).resolve()
     if not isinstance(source_nb, NotebookNode):
         source_nb = nbformat.read(str(source_nb), as_version=4)
-    submission_path = None if isinstance(submission, NotebookNode) else Path(submission)
     if not isinstance(submission, NotebookNode):
         try:
             submission = nbformat.read(str(submission), as_version=4)
@@ -847,47 +826,18 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
             return SecureGradeResult("ok", [TestVerdict(g, 0, t.points, False, f"the notebook could not be read: "
                                                       f"{type(exc).__name__}") for g, t in tests.items()],
                                      None, reason="unreadable notebook")
-    _scrub_workdir_copy(submission_path, workdir, source_nb)
     try:
         level = isolation.detect_isolation(lim)
     except isolation.IsolationError as exc:
         return SecureGradeResult("error", [], None, reason=str(exc))
     tests = test_cells(source_nb)
-    locked = _locked_sources(source_nb)
-    nb = copy.deepcopy(submission)
-    notes: list[str] = []
-    asked = nb.metadata.get("kernelspec", {}).get("name") if isinstance(nb.metadata.get("kernelspec"), dict) else None
-    if asked and asked != COURSE_KERNEL:
-        notes.append(f"the notebook asked for kernel {str(asked)[:40]!r}; it was run with the course kernel")
-    nb.metadata["kernelspec"] = {"name": COURSE_KERNEL, "display_name": "Python 3", "language": "python"}
-    # restore the instructor's test and read-only cells (released form) over the student's copy
-    test_at: dict[int, TestCell] = {}
-    placed: set[str] = set()
-    for idx, cell in enumerate(nb.cells):
-        gid = str(_nbg(cell).get("grade_id") or "")
-        if gid in tests and gid not in placed:
-            placed.add(gid)
-            cell.cell_type = "code"
-            cell.source = tests[gid].visible
-            cell.setdefault("outputs", [])
-            cell.setdefault("execution_count", None)
-            cell.metadata["nbgrader"] = copy.deepcopy(tests[gid].metadata)
-            test_at[idx] = tests[gid]
-        elif gid in locked and cell.cell_type == "code":
-            cell.source = locked[gid]
-    missing = [t for gid, t in tests.items() if gid not in placed]
-    if missing:
-        notes.append("test cells deleted from the notebook were added back at its end: "
-                     + ", ".join(t.grade_id for t in missing))
-        for t in missing:
-            cell = nbformat.v4.new_code_cell(t.visible, metadata={"nbgrader": copy.deepcopy(t.metadata)})
-            nb.cells.append(cell)
-            test_at[len(nb.cells) - 1] = t
-
+    # the one restore step: in memory, from the release and the student's answers; the hidden
+    # tests stay in ``tests`` (this process) and never enter the notebook the kernel runs
+    restored = restore_notebook(submission, source_nb, released)
+    nb = restored.notebook
+    notes: list[str] = list(restored.notes)
+    test_at = {idx: tests[gid] for idx, gid in restored.tests.items() if gid in tests}
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    for i in code_cells:
-        nb.cells[i].outputs = []
-        nb.cells[i].execution_count = None
     scores: dict[str, TestVerdict] = {}
     namespace: dict[str, Any] = trusted_imports(source_nb)
     deadline = start + lim.notebook_timeout
@@ -978,7 +928,8 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
         if notebook_timed_out:  # no partial grade: the caller keeps any earlier grade
             return SecureGradeResult("timeout", [], None, isolation=level, duration_s=time.monotonic() - start,
                                      reason=f"notebook exceeded its time limit of {lim.notebook_timeout:g} s; "
-                                     "no grade written (rerun with a larger limit)", notes=notes)
+                                     "no grade written (rerun with a larger limit)", notes=notes,
+                                     repairs=restored.notes)
         # every test cell gets a score; those never reached score zero with a reason
         for gid, t in tests.items():
             if gid not in scores:
@@ -1004,67 +955,43 @@ def grade_notebook(source_nb: NotebookNode | str | os.PathLike[str],
         ordered = [scores[gid] for gid in tests]
         graded = sanitize_notebook(nb, source_nb, redact=list(redact) + [str(p) for p in lim.protected_paths])
         return SecureGradeResult("ok", ordered, graded, isolation=level, duration_s=time.monotonic() - start,
-                                 notes=notes, cell_status=status)
+                                 notes=notes, cell_status=status, repairs=restored.notes, blank=restored.blank,
+                                 present={g for g in (str(_nbg(c).get("grade_id") or "") for c in nb.cells) if g})
 
 
 def secure_execute(notebook_path: str | os.PathLike[str] | NotebookNode, workdir: str | os.PathLike[str],
                    limits: Any, source: str | os.PathLike[str] | NotebookNode,
-                   redact: Iterable[str] = ()) -> Any:
+                   redact: Iterable[str] = (), released: str | os.PathLike[str] | NotebookNode | None = None) -> Any:
     """Grade one notebook with trusted tests; the result as an ``execute.ExecutionResult``.
 
-    Returns an ``execute.ExecutionResult`` whose ``notebook`` is the sanitized graded copy: every
-    test cell's outputs are the trusted verdict (a stream "passed" or an error with the message),
-    so ``score.score_notebook`` on it gives the trusted scores. ``source`` is the instructor's
-    source notebook (with hidden tests); it must not be inside ``workdir``.
+    The result carries the trusted verdicts (``verdicts``), the answers left blank and what the
+    restore step repaired; ``score.score_notebook`` scores from those. Its ``notebook`` is the
+    sanitized graded copy (each test cell's outputs are the verdict, for the student's feedback).
+    ``source`` is the instructor's source notebook (with hidden tests), ``released`` the released
+    one (optional); neither may be inside ``workdir``.
     """
     from .execute import ExecutionResult
 
     src = source if isinstance(source, NotebookNode) else nbformat.read(str(source), as_version=4)
-    result = grade_notebook(src, notebook_path, workdir, limits, redact=redact)
+    rel = released if released is None or isinstance(released, NotebookNode) else nbformat.read(str(released),
+                                                                                                 as_version=4)
+    result = grade_notebook(src, notebook_path, workdir, limits, redact=redact, released=rel)
     if result.status != "ok" or result.notebook is None:
         return ExecutionResult("timeout" if result.status == "timeout" else "failed",
                                reason=result.reason or "grading failed", duration_s=result.duration_s,
                                isolation=result.isolation)
-    nb = result.notebook
-    for cell in nb.cells:  # nbgrader's scoring reads the points from here; the gradebook's win anyway
-        sc = cell.get("metadata", {}).get("chemdl", {}).get("score")
-        if sc and cell.get("metadata", {}).get("nbgrader"):
-            cell.metadata.nbgrader["points"] = sc["max_points"]
-    out = ExecutionResult("ok", notebook=nb, cell_status=list(result.cell_status), duration_s=result.duration_s,
-                          isolation=result.isolation)
+    out = ExecutionResult("ok", notebook=result.notebook, cell_status=list(result.cell_status),
+                          duration_s=result.duration_s, isolation=result.isolation,
+                          verdicts={v.grade_id: v for v in result.scores}, blank=set(result.blank),
+                          present=set(result.present), notes=list(result.repairs))
     out.stderr_tail = "; ".join(result.notes)[:2000]
     return out
 
 
-def _scrub_workdir_copy(path: Path | None, workdir: Path, source_nb: NotebookNode) -> None:
-    """nbgrader's OverwriteCells restores test cells *with* their hidden tests; if that restored
-    notebook was written into the working copy, the kernel could read it. Rewrite every notebook in
-    the working copy without hidden-test blocks and solution regions of instructor cells."""
-    for nb_path in workdir.rglob("*.ipynb"):
-        if nb_path.is_symlink() or not nb_path.is_file():
-            continue
-        try:
-            text = nb_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if "HIDDEN TESTS" not in text and not any(line in text for line in _hidden_needles(source_nb)):
-            continue
-        try:
-            nb = nbformat.reads(text, as_version=4)
-            nb_path.write_text(nbformat.writes(sanitize_notebook(nb, source_nb)), encoding="utf-8")
-        except Exception:  # noqa: BLE001 - not a notebook we can parse: remove it rather than leak
-            nb_path.unlink()
-
-
-def _hidden_needles(source_nb: NotebookNode) -> list[str]:
-    from .trusted_sanitize import hidden_lines
-
-    return [json.dumps(line)[1:-1] for line in hidden_lines(source_nb)]
-
-
 def _put_verdict(cell: NotebookNode, score: TestVerdict) -> None:
     """Replace a test cell's outputs (produced in the student's kernel, so not trustworthy) with the
-    trusted verdict."""
+    trusted verdict (what the student reads in the graded copy and the feedback; scores come from
+    the verdicts themselves)."""
     from nbformat.v4 import new_output
 
     if score.passed:

@@ -34,6 +34,7 @@ import re
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
@@ -211,7 +212,7 @@ def _execute_in_worker(nb: Any, cwd: str | None, timeout: int | None, allow_erro
     def on_cell_execute(cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
         current["index"] = cell_index
 
-    with tempfile.TemporaryDirectory() if cwd is None else _nullcontext(cwd) as folder:
+    with tempfile.TemporaryDirectory() if cwd is None else nullcontext(cwd) as folder:
         result = single_nb_execution(
             nb, cwd=folder, timeout=timeout, allow_errors=allow_errors, meta_override=True,
             on_cell_execute=on_cell_execute,
@@ -227,17 +228,6 @@ def _execute_in_worker(nb: Any, cwd: str | None, timeout: int | None, allow_erro
         error = {"summary": summary, "index": current["index"],
                  "traceback": _ANSI.sub("", result.exc_string or str(err))}
     return result.nb, result.time, error
-
-
-class _nullcontext:
-    def __init__(self, value: str):
-        self.value = value
-
-    def __enter__(self) -> str:
-        return self.value
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _mp_context() -> Any:

@@ -273,6 +273,7 @@ def fit(
     show_progress: bool = True,
     seed: int | None = None,
     min_delta: float = 0.0,
+    resident: bool | Literal["auto"] = "auto",
 ) -> History:
     """Train ``model`` and return its :class:`History`; the model keeps the best weights.
 
@@ -295,6 +296,12 @@ def fit(
       Stepped once per epoch; ``ReduceLROnPlateau`` receives the validation loss (the training
       loss without a ``val_loader``).
     * ``seed``: passed to :func:`~chemdl_utils.device.seed_everything` before anything else.
+    * ``resident``: keep the loaders' whole datasets on the device and gather each mini-batch
+      there by index (:class:`~chemdl_utils.device_batch.ResidentLoader`: the same batches in the
+      same order, no per-step collation or host-to-device copy). ``"auto"`` (default) does so on
+      CUDA for PyG graph loaders and ``DataLoader(TensorDataset)`` that fit; ``True`` anywhere
+      (also on the CPU: faster for small graphs, same losses); ``False`` never. Loaders that stay
+      on the host are copied from pinned memory without blocking on CUDA.
     """
     if seed is not None:
         seed_everything(seed)
@@ -316,6 +323,8 @@ def fit(
 
     device = _resolve_device(device)
     history = History(device=str(device))
+    train_iter = _device_loader(train_loader, device, resident, "train_loader", history)
+    val_iter = _device_loader(val_loader, device, resident, "val_loader", history) if val_loader is not None else None
     model.to(device)
     sched_opt = getattr(scheduler, "optimizer", None)
     if sched_opt is not None and optimizer is None:
@@ -352,7 +361,7 @@ def fit(
             history.lr.append(float(opt.param_groups[0]["lr"]))
             model.train()
             train_loss = _run_epoch(
-                model, train_loader, device, loss_fn, elementwise, opt, clip_grad_norm, scaler, amp_dtype
+                model, train_iter, device, loss_fn, elementwise, opt, clip_grad_norm, scaler, amp_dtype
             )
             if not math.isfinite(train_loss):
                 raise _non_finite(train_loss, "training", epoch, lr, best_state, model)
@@ -364,7 +373,7 @@ def fit(
                 model.eval()
                 with torch.no_grad():
                     val_loss = _run_epoch(
-                        model, val_loader, device, loss_fn, elementwise, None, None, None, amp_dtype
+                        model, val_iter, device, loss_fn, elementwise, None, None, None, amp_dtype
                     )
                 if not math.isfinite(val_loss):
                     raise _non_finite(val_loss, "validation", epoch, lr, best_state, model)
@@ -398,6 +407,47 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+class _Prefetch:
+    """Re-iterable :func:`~chemdl_utils.device_batch.pinned_prefetch` over a host loader."""
+
+    def __init__(self, loader: Iterable, device: torch.device) -> None:
+        self.loader, self.device = loader, device
+
+    def __iter__(self):
+        from .device_batch import pinned_prefetch
+
+        return pinned_prefetch(self.loader, self.device)
+
+    def __len__(self) -> int:
+        return len(self.loader)  # type: ignore[arg-type]
+
+
+def _device_loader(
+    loader: Iterable, device: torch.device, resident: bool | str, name: str, history: History
+) -> Iterable:
+    """``loader`` as :func:`fit` iterates it: device-resident, prefetched from pinned memory, or as is."""
+    if resident not in (True, False, "auto"):
+        raise ValueError(f"resident must be True, False or 'auto', got {resident!r}")
+    if resident is False or (resident == "auto" and device.type != "cuda"):
+        return _Prefetch(loader, device) if device.type == "cuda" else loader
+    from .device_batch import AUTO_RESIDENT_MAX_BYTES, ResidentLoader, resident_reason
+
+    reason = resident_reason(loader)
+    if reason is not None:
+        if resident is True:
+            raise ValueError(f"resident=True but {name} cannot be kept on the device: {reason}; "
+                             "pass resident=False (or 'auto')")
+        return _Prefetch(loader, device) if device.type == "cuda" else loader
+    dataset = getattr(loader, "dataset")
+    if resident == "auto" and len(dataset) > 200_000:
+        return _Prefetch(loader, device)
+    on_device = ResidentLoader.from_loader(loader, device)
+    if resident == "auto" and on_device.nbytes > AUTO_RESIDENT_MAX_BYTES:
+        return _Prefetch(loader, device)
+    history.notes.append(f"{name}: device-resident batches ({on_device.nbytes / 2**20:.1f} MiB on {device})")
+    return on_device
 
 
 def _resolve_device(device: torch.device | str | None) -> torch.device:

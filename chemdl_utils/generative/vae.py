@@ -31,6 +31,7 @@ from torch import nn
 
 from ..device import get_device, seed_everything
 from ..progress import progress
+from ..text.decoding import decode_tokens, next_token
 
 __all__ = [
     "reparameterize",
@@ -177,23 +178,18 @@ class SequenceVAE(nn.Module):
         self.eval()
         n = z.shape[0]
         hidden = torch.tanh(self.z_to_hidden(z)).unsqueeze(0)
-        token = torch.full((n, 1), vocab.bos_id, dtype=torch.long, device=z.device)
-        out, done = [token], torch.zeros(n, dtype=torch.bool, device=z.device)
-        for _ in range(max_len):
+        start = torch.full((n, 1), vocab.bos_id, dtype=torch.long, device=z.device)
+
+        def step(token: torch.Tensor) -> torch.Tensor:
+            nonlocal hidden
             logits, hidden = self._step(token, z, hidden)
-            logits = logits[:, -1]
-            if temperature > 0:
-                nxt = torch.multinomial(torch.softmax(logits / temperature, -1).cpu(), 1, generator=generator).to(z.device)
-            else:
-                nxt = logits.argmax(-1, keepdim=True)
-            nxt = torch.where(done.unsqueeze(1), torch.full_like(nxt, vocab.pad_id), nxt)
-            out.append(nxt)
-            done |= nxt.squeeze(1) == vocab.eos_id
-            token = nxt
-            if bool(done.all()):
-                break
-        self.train(was)
-        return torch.cat(out, dim=1)
+            return logits[:, -1]
+
+        try:
+            return decode_tokens(step, start, vocab.eos_id, vocab.pad_id, max_len,
+                                 choose=lambda logits: next_token(logits, temperature, generator))
+        finally:
+            self.train(was)
 
     def sample_smiles(
         self, n: int, vocab, representation: Representation = "smiles", generator: torch.Generator | None = None,

@@ -29,6 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..device import get_device, seed_everything
 from ..progress import progress
 from ..train import History, NonFiniteLossError
+from ..text.decoding import decode_tokens
 
 __all__ = ["Seq2Seq", "train_seq2seq", "seq2seq_loss", "padding_mask"]
 
@@ -102,21 +103,22 @@ class Seq2Seq(nn.Module):
         self.eval()
         enc_out, context = self.encode(src, src_lengths)
         mask = padding_mask(src_lengths, src.shape[1])
-        token = torch.full((src.shape[0], 1), vocab.bos_id, dtype=torch.long, device=src.device)
-        hidden, outs, maps = None, [], []
-        done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)
-        for _ in range(max_len):
+        hidden, maps = None, []
+
+        def step(token: torch.Tensor) -> torch.Tensor:
+            nonlocal hidden
             logits, hidden, weights = self._decode(token, enc_out, context, mask, hidden)
-            token = logits[:, -1].argmax(-1, keepdim=True)
-            token = torch.where(done.unsqueeze(1), torch.full_like(token, vocab.pad_id), token)
-            outs.append(token)
             if weights is not None:
                 maps.append(weights)
-            done |= token.squeeze(1) == vocab.eos_id
-            if bool(done.all()):
-                break
-        self.train(was_training)
-        return torch.cat(outs, 1), (torch.cat(maps, 1) if maps else None)
+            return logits[:, -1]
+
+        start = torch.full((src.shape[0], 1), vocab.bos_id, dtype=torch.long, device=src.device)
+        try:
+            ids = decode_tokens(step, start, vocab.eos_id, vocab.pad_id, max_len,
+                                choose=lambda logits: logits.argmax(-1, keepdim=True))
+        finally:
+            self.train(was_training)
+        return ids[:, 1:], (torch.cat(maps, 1) if maps else None)
 
 
 def seq2seq_loss(model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ from torch import nn
 
 from ..device import get_device, seed_everything
 from ..progress import progress
+from .decoding import decode_tokens, next_token
 from ..train import History, NonFiniteLossError
 from .tokens import Vocabulary, encode_smiles
 
@@ -103,23 +104,19 @@ class SmilesLanguageModel(nn.Module):
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
-        gen_device = generator.device if generator is not None else device
-        token = torch.full((n, 1), vocab.bos_id, dtype=torch.long, device=device)
-        out = [token]
-        done = torch.zeros(n, dtype=torch.bool, device=device)
         hidden = None
-        for _ in range(max_len):
+
+        def step(token: torch.Tensor) -> torch.Tensor:
+            nonlocal hidden
             logits, hidden = self(token, hidden, return_hidden=True)
-            probs = torch.softmax(logits[:, -1].float() / temperature, dim=-1)
-            nxt = torch.multinomial(probs.to(gen_device), 1, generator=generator).to(device)
-            nxt = torch.where(done.unsqueeze(1), torch.full_like(nxt, vocab.pad_id), nxt)
-            out.append(nxt)
-            done |= nxt.squeeze(1) == vocab.eos_id
-            token = nxt
-            if bool(done.all()):
-                break
-        self.train(was_training)
-        return torch.cat(out, dim=1)
+            return logits[:, -1]
+
+        start = torch.full((n, 1), vocab.bos_id, dtype=torch.long, device=device)
+        try:
+            return decode_tokens(step, start, vocab.eos_id, vocab.pad_id, max_len,
+                                 choose=lambda logits: next_token(logits, temperature, generator))
+        finally:
+            self.train(was_training)
 
     def sample(
         self,

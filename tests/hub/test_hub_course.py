@@ -69,11 +69,11 @@ def _missing() -> str | None:
         return "node is missing: install nodejs (configurable-http-proxy runs on it)"
     if not CHP.exists():
         return f"{CHP} is missing: run `npm ci` in {REPO} (package.json pins configurable-http-proxy)"
-    for module, extra in (("jupyterhub", "test"), ("playwright", "test"), ("nbgrader", "")):
+    for module in ("jupyterhub", "playwright", "nbgrader"):
         try:
             __import__(module)
         except ImportError:
-            return f"python package {module} is missing: pip install -e '.[{extra or 'test'}]'"
+            return f"python package {module} is missing: pip install -e '.[test]' (make venv)"
     if not (VENV_BIN / "jupyterhub-singleuser").exists():
         return f"{VENV_BIN / 'jupyterhub-singleuser'} is missing: pip install jupyterhub"
     return None

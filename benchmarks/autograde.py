@@ -10,7 +10,9 @@ wrong answer, edited locked test, extra files), copies the course twice and grad
 started on 127.0.0.1). Checks that every student's per-cell grades are identical, then prints the
 throughputs (submissions per minute) and their ratios to nbgrader. Exits 1 when grades differ.
 
-    .venv/bin/python benchmarks/autograde.py [-n 8] [--workers N] [--no-dask]
+    .venv/bin/python benchmarks/autograde.py [-n 8] [--workers N] [--no-dask] [--quick]
+
+``--quick``: 2 submissions, no Dask runs (what ``python -m benchmarks --quick`` uses).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
 #: test cells, rename notebooks, or survive a kernel crash, so those cases are not compared)
 CASES = ["s_solution", "s_answered", "s_blank", "s_wrong", "s_edited", "s_extra"]
 
+#: the summary rows ``(name, figure, anchor)`` of the last :func:`main` run (read by ``python -m benchmarks``)
+LAST_ROWS: list[tuple[str, str, str]] = []
+
 
 def _grades(course) -> dict[str, dict[str, float | None]]:
     from chemdl_utils.grading.gradebook import open_gradebook
@@ -50,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="chemdl workers (default: number of cores)")
     parser.add_argument("--cell-timeout", type=float, default=30.0)
     parser.add_argument("--no-dask", action="store_true", help="skip the two Dask runs")
+    parser.add_argument("--quick", action="store_true", help="2 submissions, no Dask runs")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.submissions, args.no_dask = min(args.submissions, 2), True
+    LAST_ROWS.clear()
     os.environ.setdefault("CHEMDL_PROGRESS", "0")
 
     import fixture_course
@@ -132,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             same = "grades identical" if not differ and graded == n else f"GRADES DIFFER ({', '.join(differ) or '-'})"
             print(f"{label}: {seconds:7.1f} s  {rate:6.1f} submissions/min  "
                   f"ratio to nbgrader {rate / rate_plain:.2f}x  {same}")
+            LAST_ROWS.append((f"autograde {label.split(' (')[0]}", f"{rate / rate_plain:.2f}x ({same})",
+                              f"nbgrader autograde, serial, {n} submissions"))
             failed = failed or bool(differ) or graded != n
         if failed:
             return 1

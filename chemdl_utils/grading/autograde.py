@@ -4,9 +4,9 @@ Per submission the pipeline is a chain of small steps:
 
 1. **prepare** (parent): copy the submission into a fresh working copy, lay the assignment's
    released files (data, helper modules) over it as nbgrader does, find which file is which
-   notebook (:func:`~chemdl_utils.grading.sanitize.match_notebooks`) and validate it;
+   notebook (:func:`~chemdl_utils.grading.workspace.match_notebooks`) and validate it;
 2. **execute** (a grading process of its own per submission -> sandboxed kernel):
-   :func:`~chemdl_utils.grading.trusted_tests.secure_execute` restores the notebook once, in memory
+   :func:`~chemdl_utils.grading.grader.secure_execute` restores the notebook once, in memory
    (:func:`~chemdl_utils.grading.restore.restore_notebook`), runs the student's cells in the
    OS sandbox and evaluates the instructor's test cells in that trusted grading process, on plain
    values sent back from the kernel (so a student cannot rig ``==``, ``numpy.allclose`` or the
@@ -26,7 +26,6 @@ becomes an :class:`Outcome` (``graded``, ``failed`` with a reason, or ``missing`
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shutil
 import tempfile
@@ -43,7 +42,7 @@ from .collect import read_timestamp
 from .course import Course
 from .execute import ExecutionResult, failed_results
 from .limits import Limits
-from .trusted_tests import secure_execute
+from .grader import secure_execute
 from .gradebook import (
     HistoryRow,
     ensure_assignment,
@@ -52,7 +51,7 @@ from .gradebook import (
     record_history,
     save_grades,
 )
-from .sanitize import SubmissionError, match_notebooks, read_notebook
+from .workspace import Job, Rejected, prepare_submission, skip_links
 from .score import GradedCell, NotebookScore, missing_notebook_score, score_notebook
 
 __all__ = ["Outcome", "AutogradeSummary", "autograde_assignment", "default_workers"]
@@ -126,34 +125,6 @@ class AutogradeSummary:
         return out
 
 
-@dataclass
-class _Job:
-    student: str
-    folder: Path
-    workdir: Path
-    timestamp: dt.datetime | None
-    sha256: str
-    notebooks: dict[str, Path] = field(default_factory=dict)  #: notebook id -> sanitized file in workdir
-    sources: dict[str, Path] = field(default_factory=dict)  #: notebook id -> instructor source (hidden tests)
-    released: dict[str, Path] = field(default_factory=dict)  #: notebook id -> released notebook (exercises/)
-    redact: tuple[str, ...] = ()  #: instructor paths that must never appear in a graded copy
-    notes: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-
-def _skip_links(directory: str, names: list[str]) -> list[str]:
-    """``copytree`` ignore rule: never follow a symlink out of a submission; no checkpoints."""
-    return [n for n in names if n == ".ipynb_checkpoints" or os.path.islink(os.path.join(directory, n))]
-
-
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        h.update(path.relative_to(folder).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 def _students(course: Course, assignment: str, only: Iterable[str] | None) -> tuple[list[str], list[str]]:
     """(students with a submission folder, students known elsewhere without one)."""
     submitted = sorted(
@@ -168,60 +139,7 @@ def _students(course: Course, assignment: str, only: Iterable[str] | None) -> tu
     return submitted, [s for s in known if s not in submitted]
 
 
-def _prepare(course: Course, assignment: str, student: str, scratch: Path, expected: dict[str, set[str]],
-             others: dict) -> _Job | Outcome:
-    """Working copy + matched, validated notebooks (each under its own name); an Outcome when nothing
-    can be graded. Restoring happens once, in memory, in the grading process (``restore``)."""
-    folder = course.submitted_dir / student / assignment
-    workdir = scratch / student
-    shutil.copytree(folder, workdir, ignore=_skip_links)
-    source = course.require_assignment(assignment)
-    # the released files (never the instructor's source folder) always win, as in nbgrader
-    release = course.release_dir / assignment
-    for path in (release if release.is_dir() else source).rglob("*"):
-        if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.parts:
-            dest = workdir / path.relative_to(release if release.is_dir() else source)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
-    job = _Job(student, folder, workdir, read_timestamp(folder), _digest(folder),
-               redact=(str(course.root), str(course.workspace)))
-    match = match_notebooks(folder, expected, others)
-    for nb_id, other in match.wrong_assignment.items():
-        why = f"{nb_id}.ipynb is a notebook from a different assignment ({other!r})"
-        return Outcome(student, "failed", reason=why)
-    problems = dict(match.invalid)
-    if match.missing and not match.found and not problems:
-        files = ", ".join(sorted(p.name for p in folder.iterdir() if p.name != "timestamp.txt")) or "none"
-        return Outcome(student, "missing", reason=f"no {' or '.join(n + '.ipynb' for n in match.missing)} "
-                                                  f"in the submission (files: {files})")
-    for nb_id, rel in match.renamed.items():
-        job.notes.append(f"renamed: graded '{rel}' as {nb_id}.ipynb")
-    extra = [e for e in match.extra if not (source / e).is_file()]
-    if extra:
-        job.notes.append(f"extra files kept: {', '.join(extra)}")
-    for nb_id in match.missing:
-        job.missing.append(nb_id)
-        job.notes.append(f"{nb_id}.ipynb missing (scored 0)")
-    for nb_id, path in match.found.items():
-        try:
-            read_notebook(path)  # a file that is not a valid notebook fails here, with the reason
-        except SubmissionError as exc:
-            problems[nb_id] = str(exc)
-            continue
-        target = workdir / f"{nb_id}.ipynb"
-        copied = workdir / path.relative_to(folder)
-        if copied != target:  # graded under its own name: the student's file, unchanged
-            os.replace(copied, target)
-        job.notebooks[nb_id] = target
-        job.sources[nb_id] = source / f"{nb_id}.ipynb"
-        if (release / f"{nb_id}.ipynb").is_file():
-            job.released[nb_id] = release / f"{nb_id}.ipynb"
-    if problems:
-        return Outcome(student, "failed", reason="; ".join(problems.values()))
-    return job
-
-
-def _execute(job: _Job, limits: Limits) -> dict[str, ExecutionResult]:
+def _execute(job: Job, limits: Limits) -> dict[str, ExecutionResult]:
     """Worker: run the job's notebooks one after another in its working copy."""
     results = {}
     for nb_id, path in job.notebooks.items():
@@ -248,9 +166,9 @@ def is_loopback(address: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
-def _run_jobs(prepared: list[_Job], limits: Limits, workers: int, cluster: str | None, scheduler: str | None,
+def _run_jobs(prepared: list[Job], limits: Limits, workers: int, cluster: str | None, scheduler: str | None,
               jobs: int, cluster_config: str | os.PathLike[str] | None
-              ) -> Iterator[tuple[_Job, dict[str, ExecutionResult]]]:
+              ) -> Iterator[tuple[Job, dict[str, ExecutionResult]]]:
     """The jobs' results as they finish: local grading processes, or Dask tasks."""
     if not prepared:
         return
@@ -277,8 +195,8 @@ def _child_main(conn: Any, target: Callable[..., Any], args: tuple) -> None:
         conn.close()
 
 
-def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[..., Any], tuple]], workers: int,
-                     budget_s: float) -> Iterator[tuple[_Job, dict[str, ExecutionResult]]]:
+def run_in_processes(jobs: list[Job], task: Callable[[Job], tuple[Callable[..., Any], tuple]], workers: int,
+                     budget_s: float) -> Iterator[tuple[Job, dict[str, ExecutionResult]]]:
     """Run ``task(job)`` for each job in a fresh process of its own, ``workers`` at a time; yield
     ``(job, results)`` as they finish. A process that dies, raises or outlives ``budget_s`` per
     notebook gives that job a ``failed`` result with the reason; the others are not affected."""
@@ -289,7 +207,7 @@ def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[...
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["chemdl_utils.grading.autograde"])
     pending = list(jobs)
-    running: dict[Any, tuple[_Job, Any, float]] = {}  # process sentinel -> (job, parent end, deadline)
+    running: dict[Any, tuple[Job, Any, float]] = {}  # process sentinel -> (job, parent end, deadline)
 
     processes: dict[Any, Any] = {}
     try:
@@ -334,7 +252,7 @@ def run_in_processes(jobs: list[_Job], task: Callable[[_Job], tuple[Callable[...
                 proc.kill()
 
 
-def _finish(course: Course, assignment: str, job: _Job, results: dict[str, ExecutionResult],
+def _finish(course: Course, assignment: str, job: Job, results: dict[str, ExecutionResult],
             graded: dict[str, dict[str, GradedCell]], answers: dict[str, list[str]], run_id: str, gb) -> Outcome:
     """Parent: score, save in one transaction, write the autograded copy."""
     failures = [f"{nb_id}.ipynb: {r.reason}" for nb_id, r in results.items() if not r.ok]
@@ -361,13 +279,13 @@ def _finish(course: Course, assignment: str, job: _Job, results: dict[str, Execu
                    needs_manual_grade=any(s.needs_manual_grade for s in scores), duration_s=duration)
 
 
-def _write_autograded(course: Course, assignment: str, job: _Job,
+def _write_autograded(course: Course, assignment: str, job: Job,
                       results: dict[str, ExecutionResult]) -> None:
     target = course.autograded_dir / job.student / assignment
     tmp = target.with_name(f".{assignment}.writing")
     if tmp.exists():
         shutil.rmtree(tmp)
-    shutil.copytree(job.folder, tmp, ignore=lambda d, names: _skip_links(d, names)
+    shutil.copytree(job.folder, tmp, ignore=lambda d, names: skip_links(d, names)
                     + [n for n in names if n.endswith(".ipynb")])
     for nb_id, result in results.items():
         nbformat.write(result.notebook, tmp / f"{nb_id}.ipynb")
@@ -450,14 +368,17 @@ def autograde_assignment(
         bar = progress(None, total=len(present), desc=f"autograde {assignment}", enabled=show_progress,
                        unit="sub")
         with open_gradebook(course) as gb:
-            prepared_jobs: list[_Job] = []
+            prepared_jobs: list[Job] = []
             for student in present:
                 try:
-                    prepared = _prepare(course, assignment, student, scratch, expected, known)
+                    prepared = prepare_submission(course, assignment, student, scratch, expected, known)
                 except Exception as exc:  # an unexpected problem with one submission stays with it
                     why = f"could not prepare: {type(exc).__name__}: {exc}"
                     prepared = Outcome(student, "failed", reason=why)
-                if isinstance(prepared, Outcome):
+                if isinstance(prepared, Rejected):
+                    outcomes.append(Outcome(student, prepared.status, reason=prepared.reason))
+                    bar.update(1)
+                elif isinstance(prepared, Outcome):
                     outcomes.append(prepared)
                     bar.update(1)
                 else:

@@ -34,7 +34,7 @@ from .execute import ExecutionResult, failed_results
 from .limits import Limits
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .autograde import _Job
+    from .workspace import Job
 
 __all__ = ["CLUSTERS", "job_payload", "grade_payload", "connect", "run_on_dask", "require_shared_gradebook"]
 
@@ -44,7 +44,7 @@ CLUSTERS = ("local", "slurm")
 MAX_PAYLOAD_BYTES = 256 * 2**20
 
 
-def job_payload(job: "_Job") -> dict[str, Any]:
+def job_payload(job: "Job") -> dict[str, Any]:
     """The task's input: the working copy's regular files (links never followed), which file is
     which notebook, the instructor's source notebooks as text, and the strings to redact."""
     files: dict[str, bytes] = {}
@@ -70,8 +70,8 @@ def job_payload(job: "_Job") -> dict[str, Any]:
 
 def grade_payload(payload: dict[str, Any], limits: Limits) -> dict[str, ExecutionResult]:
     """Run on a worker: rebuild the working copy in a private scratch folder, grade each notebook
-    with :func:`~chemdl_utils.grading.trusted_tests.secure_execute`, remove the folder."""
-    from .trusted_tests import secure_execute
+    with :func:`~chemdl_utils.grading.grader.secure_execute`, remove the folder."""
+    from .grader import secure_execute
 
     scratch = Path(tempfile.mkdtemp(prefix="chemdl-task-"))
     os.chmod(scratch, 0o711)  # the sandbox uid reaches its own working copy, nothing else
@@ -163,9 +163,9 @@ def slurm_cluster(config: str | os.PathLike[str] | None = None) -> Any:
     return SLURMCluster()
 
 
-def run_on_dask(jobs: list["_Job"], limits: Limits, client: Any,
+def run_on_dask(jobs: list["Job"], limits: Limits, client: Any,
                 task: Callable[[dict[str, Any], Limits], dict[str, ExecutionResult]] = grade_payload,
-                no_worker_grace_s: float = 300.0) -> Iterator[tuple["_Job", dict[str, ExecutionResult]]]:
+                no_worker_grace_s: float = 300.0) -> Iterator[tuple["Job", dict[str, ExecutionResult]]]:
     """Submit one task per job; yield ``(job, results)`` as tasks finish. A task whose payload
     cannot be built, that raises, or that killed its workers too often gives that job a
     ``failed`` result with the reason. Grading never waits forever: jobs still pending when the
@@ -214,7 +214,7 @@ def run_on_dask(jobs: list["_Job"], limits: Limits, client: Any,
             pending = set()
 
 
-def _result(job: "_Job", future: Any) -> dict[str, ExecutionResult]:
+def _result(job: "Job", future: Any) -> dict[str, ExecutionResult]:
     """A finished task's results, or a ``failed`` result that says why the task failed."""
     try:
         return future.result()

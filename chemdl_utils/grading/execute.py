@@ -1,7 +1,7 @@
 """What grading one notebook gave: :class:`ExecutionResult` (its limits are :class:`~chemdl_utils.grading.limits.Limits`).
 
 There is one execution path: ``autograde`` starts a grading process per submission, which calls
-:func:`chemdl_utils.grading.trusted_tests.secure_execute`: the student's notebook runs in a
+:func:`chemdl_utils.grading.grader.secure_execute`: the student's notebook runs in a
 sandboxed kernel (``isolation``), the hidden tests run in the grading process, and the result is an
 :class:`ExecutionResult`. The limits are the one :class:`~chemdl_utils.grading.limits.Limits`
 object the instructor set (``chemdl grade autograde --timeout ...``).
@@ -20,7 +20,7 @@ __all__ = ["ExecutionResult", "failed_results", "isolation_mode"]
 
 @dataclass
 class ExecutionResult:
-    """What grading one notebook observed (``trusted_tests.secure_execute``).
+    """What grading one notebook observed (``grader.secure_execute``).
 
     status: ``"ok"`` (the kernel went through the whole notebook; single cells may still have
         timed out or crashed the kernel, see ``cell_status``), ``"timeout"`` (notebook time limit)

@@ -2,7 +2,7 @@
 
 Uses nbgrader's ``GenerateFeedback`` (its template shows every graded cell with the points given
 and the instructor's comments). Every page is then passed through
-:func:`~chemdl_utils.grading.trusted_sanitize.sanitize_html`, so hidden-test source and
+:func:`~chemdl_utils.grading.redact.sanitize_html`, so hidden-test source and
 instructor paths never reach a student, and through the allow-list sanitizer
 :func:`~chemdl_utils.grading.safe_text.sanitize_html`, so nothing a student wrote or printed runs
 in the browser of whoever opens the page (no scripts, ``Javascript()`` outputs, event handlers or
@@ -19,7 +19,7 @@ import nbformat
 
 from .course import Course, run_nbgrader
 from .safe_text import sanitize_html as allow_list_html
-from .trusted_sanitize import sanitize_html
+from .redact import sanitize_html
 
 __all__ = ["generate_feedback"]
 

@@ -49,16 +49,16 @@ def _load_state(course: Course, assignment: str) -> dict[str, str]:
 
 def changed_students(course: Course, assignment: str, state: dict[str, str]) -> dict[str, str]:
     """``{student: digest}`` of every submitted folder whose content differs from ``state``."""
-    from .autograde import _digest
+    from .workspace import digest
 
     out = {}
     if not course.submitted_dir.is_dir():
         return out
     for folder in sorted(course.submitted_dir.glob(f"*/{assignment}")):
         if folder.is_dir() and not folder.is_symlink() and not folder.parent.name.startswith("."):
-            digest = _digest(folder)
-            if state.get(folder.parent.name) != digest:
-                out[folder.parent.name] = digest
+            content = digest(folder)
+            if state.get(folder.parent.name) != content:
+                out[folder.parent.name] = content
     return out
 
 

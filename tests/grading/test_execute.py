@@ -1,4 +1,4 @@
-"""The one execution path alone (``trusted_tests.secure_execute``, as ``autograde`` calls it):
+"""The one execution path alone (``grader.secure_execute``, as ``autograde`` calls it):
 timeouts, crashes, output and memory limits, the notebook limit, state restored after a restart."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from chemdl_utils.grading.execute import ExecutionResult
 from chemdl_utils.grading.limits import Limits
-from chemdl_utils.grading.trusted_tests import secure_execute
+from chemdl_utils.grading.grader import secure_execute
 
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 

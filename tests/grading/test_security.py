@@ -54,8 +54,8 @@ _BWRAP_MISSING = _ensure_bwrap()
 if _BWRAP_MISSING:
     warnings.warn(f"SECURITY TESTS DEGRADED: {_BWRAP_MISSING}; bwrap-specific tests are skipped", stacklevel=1)
 
-from chemdl_utils.grading import isolation, trusted_sanitize, trusted_tests  # noqa: E402
-from chemdl_utils.grading.trusted_codec import CodecError, dumps, loads  # noqa: E402
+from chemdl_utils.grading import grader as trusted_tests, isolation, redact as trusted_sanitize  # noqa: E402
+from chemdl_utils.grading.codec import CodecError, dumps, loads  # noqa: E402
 
 LEVELS = isolation.available_levels()
 
@@ -566,9 +566,9 @@ def test_failed_hidden_test_shows_its_message_not_its_code(base, course):
 
 
 def test_scores_always_within_bounds():
-    s = trusted_tests.CellScore("x", 99, 2, True, "passed")
+    s = trusted_tests.TestVerdict("x", 99, 2, True, "passed")
     assert s.points == 2
-    s = trusted_tests.CellScore("x", -3, 2, False, "no")
+    s = trusted_tests.TestVerdict("x", -3, 2, False, "no")
     assert s.points == 0
 
 

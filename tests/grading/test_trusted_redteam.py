@@ -25,10 +25,10 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from chemdl_utils.grading import isolation, trusted_codec, trusted_tests
+from chemdl_utils.grading import codec as trusted_codec, grader as trusted_tests, isolation
 from chemdl_utils.grading.hidden import hidden_test_blocks, remove_hidden_tests
-from chemdl_utils.grading.trusted_codec import CodecError
-from chemdl_utils.grading.trusted_sanitize import sanitize_notebook
+from chemdl_utils.grading.codec import CodecError
+from chemdl_utils.grading.redact import sanitize_notebook
 
 # --------------------------------------------------------------------------- a tiny course
 

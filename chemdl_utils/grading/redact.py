@@ -2,7 +2,7 @@
 
 The graded copy and the feedback HTML may contain the student's own cells and outputs, the
 released (visible) tests and the grader's verdicts. They must never contain hidden-test code,
-solution code, instructor paths or the grader's secrets. ``trusted_tests.grade_notebook`` already
+solution code, instructor paths or the grader's secrets. ``grader.grade_notebook`` already
 never puts them there; these functions are the last filter before anything is written where a
 student can read it:
 

@@ -246,17 +246,29 @@ _SERVER_PROBE = ("import json; from jupyter_server.serverapp import ServerApp; a
                  "print(json.dumps({k: v for k, v in app.jpserver_extensions.items() if 'nbgrader' in k}))")
 
 
-def _student_env(profile: str) -> dict[str, str]:
+def _student_env(profile: str, home: Path) -> dict[str, str]:
+    """The environment ``deploy/student/lab.sh`` starts JupyterLab in (its copy step run for real)."""
     env = dict(os.environ)
-    env["JUPYTER_CONFIG_DIR"] = str(REPO / "deploy" / "student" / profile)
-    env["JUPYTER_PREFER_ENV_PATH"] = "0"
+    env["XDG_CONFIG_HOME"] = str(home)
+    script = REPO / "deploy" / "student" / "lab.sh"
+    # run lab.sh with `jupyter` replaced by a probe that prints the environment it would start with
+    fake_bin = home / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "jupyter").write_text("#!/bin/sh\necho \"$JUPYTER_CONFIG_DIR|$JUPYTER_PREFER_ENV_PATH\"\n")
+    (fake_bin / "jupyter").chmod(0o755)
+    done = subprocess.run(["sh", str(script), profile], env={**env, "PATH": f"{fake_bin}:{env['PATH']}"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    config_dir, prefer_env = done.stdout.strip().split("|")
+    assert Path(config_dir) == home / "chemdl-student" / profile and prefer_env == "0"
+    env["JUPYTER_CONFIG_DIR"], env["JUPYTER_PREFER_ENV_PATH"] = config_dir, prefer_env
     return env
 
 
 @pytest.mark.parametrize("profile, assignments", [("offline", False), ("exchange", True)])
-def test_student_lab_config_hides_instructor_tools(profile: str, assignments: bool) -> None:
+def test_student_lab_config_hides_instructor_tools(profile: str, assignments: bool, tmp_path: Path) -> None:
     pytest.importorskip("nbgrader")
-    env = _student_env(profile)
+    env = _student_env(profile, tmp_path)
     listing = subprocess.run([str(VENV_BIN / "jupyter"), "labextension", "list"], env=env, capture_output=True,
                              text=True, timeout=240)
     text = re.sub(r"\x1b\[[0-9;]*m", "", listing.stdout + listing.stderr)

@@ -83,11 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_collect)
 
     p = sub.add_parser("watch", help="grade each new submission as it arrives and write its feedback",
-                       description="Every --interval seconds: collect INBOX (as `collect` does), autograde "
-                                   "the students whose submission changed, write their feedback. Ctrl-C stops.")
+                       description="Every --interval seconds: collect INBOX and nbgrader's exchange (each student's "
+                                   "latest submission in <Exchange.root>/<course_id>/inbound, as `collect` does), "
+                                   "autograde the students whose submission changed, write their feedback. "
+                                   "Ctrl-C stops.")
     p.add_argument("assignment", help="assignment to watch")
     p.add_argument("inbox", type=Path, nargs="?", default=None,
-                   help="folder (or zip) where submissions arrive; omit to watch submitted/ only")
+                   help="folder (or zip) where submissions arrive; nbgrader's exchange (inbound) is always read too")
     p.add_argument("--interval", type=float, default=60.0, help="seconds between rounds (default 60)")
     p.add_argument("--rounds", type=int, default=None, help="stop after this many rounds (default: run until Ctrl-C)")
     p.add_argument("--workers", type=int, default=None, help="notebooks graded at once (default: number of cores)")

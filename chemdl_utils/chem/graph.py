@@ -94,11 +94,15 @@ def smiles_to_graph(smiles: str, featurizer: Featurizer | None = None) -> Data:
     >>> g.x.shape, g.edge_index.shape, g.edge_attr.shape
     (torch.Size([3, 6]), torch.Size([2, 4]), torch.Size([4, 2]))
     """
-    if type(smiles) is str:  # the common case without mol_from_smiles's error bookkeeping
+    return mol_to_graph(parse_smiles(smiles), featurizer, smiles=smiles)
+
+
+def parse_smiles(smiles: str) -> Chem.Mol:
+    """:func:`~chemdl_utils.chem.mol_from_smiles` (same molecule, same errors), with the common
+    case (a valid SMILES) parsed without its error bookkeeping."""
+    if type(smiles) is str:
         with _BLOCK_LOGS():
             mol = Chem.MolFromSmiles(smiles.strip())
-        if mol is None or mol.GetNumAtoms() == 0:
-            mol = mol_from_smiles(smiles)  # raises the error that says what is wrong
-    else:
-        mol = mol_from_smiles(smiles)
-    return mol_to_graph(mol, featurizer, smiles=smiles)
+        if mol is not None and mol.GetNumAtoms() > 0:
+            return mol
+    return mol_from_smiles(smiles)  # raises the error that says what is wrong

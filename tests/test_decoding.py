@@ -51,3 +51,17 @@ def test_bad_arguments_raise_clear_errors():
         next_token(torch.zeros(1, 3), temperature=-1)
     with pytest.raises(ValueError, match=r"\[B, 1\]"):
         decode_tokens(lambda t: torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), EOS, PAD, 3)
+
+
+def test_clipped_step_refuses_a_non_finite_loss_before_touching_the_weights():
+    from chemdl_utils.text.steps import clipped_step
+    from chemdl_utils.train import NonFiniteLossError
+
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = model.weight.detach().clone()
+    with pytest.raises(NonFiniteLossError, match="epoch 3.*lr"):
+        clipped_step(model, opt, model(torch.ones(1, 3)).sum() * float("nan"), 1.0, epoch=2, lr=0.1)
+    assert torch.equal(model.weight, before)
+    value = clipped_step(model, opt, (model(torch.ones(1, 3)) * 1e6).sum(), grad_clip=1.0, epoch=0, lr=0.1)
+    assert value != 0 and (model.weight - before).norm() <= 0.1 * 1.0 + 1e-6, "the step must use the clipped gradient"

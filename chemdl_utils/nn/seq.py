@@ -16,7 +16,6 @@ average of all encoder states, with weights computed from the current decoder st
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Sequence
 
@@ -28,8 +27,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..device import get_device, seed_everything
 from ..progress import progress
-from ..train import History, NonFiniteLossError
+from ..train import History
 from ..text.decoding import decode_tokens
+from ..text.steps import clipped_step
 
 __all__ = ["Seq2Seq", "train_seq2seq", "seq2seq_loss", "padding_mask"]
 
@@ -167,13 +167,7 @@ def train_seq2seq(
             s_w, t_w = int(src_len[rows].max()), int(tgt_len[rows].max())
             s, sl, t = src[rows, :s_w].to(device), src_len[rows], tgt[rows, :t_w].to(device)
             loss = seq2seq_loss(model, s, sl, t)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLossError(f"loss became {value} in epoch {epoch + 1}; lower lr (now {lr})")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
+            value = clipped_step(model, opt, loss, grad_clip, epoch, lr)
             n_tok = int((t[:, 1:] != vocab.pad_id).sum())
             total, count = total + value * n_tok, count + n_tok
         history.train_loss.append(total / count)

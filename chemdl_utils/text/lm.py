@@ -13,7 +13,6 @@ temperature) and the generative part (reinforcement learning on a SMILES generat
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Literal, Sequence
 
@@ -25,7 +24,8 @@ from torch import nn
 from ..device import get_device, seed_everything
 from ..progress import progress
 from .decoding import decode_tokens, next_token
-from ..train import History, NonFiniteLossError
+from .steps import clipped_step
+from ..train import History
 from .tokens import Vocabulary, encode_smiles
 
 __all__ = ["SmilesLanguageModel", "train_language_model", "language_model_loss", "evaluate_language_model"]
@@ -184,13 +184,7 @@ def train_language_model(
         for batch in _batches(ids, lengths, batch_size, rng):
             batch = batch.to(device)
             loss = language_model_loss(model, batch, vocab.pad_id)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLossError(f"loss became {value} in epoch {epoch + 1}; lower lr (now {lr})")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
+            value = clipped_step(model, opt, loss, grad_clip, epoch, lr)
             n_tok = int((batch[:, 1:] != vocab.pad_id).sum())
             total, count = total + value * n_tok, count + n_tok
         history.train_loss.append(total / count)

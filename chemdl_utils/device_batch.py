@@ -268,21 +268,21 @@ class ResidentLoader:
         return len(self.loader)
 
 
-def pinned_prefetch(loader: Any, device: torch.device) -> Iterator[Any]:
-    """Iterate ``loader`` with each batch pinned and copied to ``device`` without blocking, one
-    batch ahead (the copy of the next batch overlaps the step on the current one). Pins only
-    when CUDA is available and ``device`` is a CUDA device; otherwise it is ``iter(loader)``."""
-    if device.type != "cuda" or not torch.cuda.is_available():
-        yield from loader
-        return
+def pinned_prefetch(loader: Any, device: torch.device | str) -> Iterator[Any]:
+    """Iterate ``loader`` with every batch copied to ``device`` without blocking, one batch ahead
+    (the copy of the next batch overlaps the step on the current one). Batches are pinned first
+    only when CUDA is available and ``device`` is a CUDA device (pinning needs CUDA); elsewhere the
+    same code runs with plain copies (a no-op for the CPU)."""
+    device = torch.device(device)
+    pin = device.type == "cuda" and torch.cuda.is_available()
 
     def move(batch: Any) -> Any:
-        if isinstance(batch, torch.Tensor):
-            return batch.pin_memory().to(device, non_blocking=True)
         if isinstance(batch, (list, tuple)):
             return type(batch)(move(b) for b in batch)
-        if hasattr(batch, "pin_memory") and hasattr(batch, "to"):
-            return batch.pin_memory().to(device, non_blocking=True)
+        if isinstance(batch, dict):
+            return {k: move(v) for k, v in batch.items()}
+        if hasattr(batch, "to") and (isinstance(batch, torch.Tensor) or hasattr(batch, "pin_memory")):
+            return (batch.pin_memory() if pin else batch).to(device, non_blocking=True)
         return batch
 
     pending = None

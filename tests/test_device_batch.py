@@ -132,10 +132,17 @@ def test_resident_refuses_what_it_cannot_gather_and_auto_stays_plain_on_cpu(grap
     assert not history.notes  # 'auto' keeps the plain path on the CPU (the book's numbers)
 
 
-def test_pinned_prefetch_without_cuda_is_the_loader_itself():
-    loader = DataLoader(TensorDataset(torch.arange(6.0)), batch_size=4)
-    out = list(pinned_prefetch(loader, torch.device("cpu")))
-    assert [b[0].tolist() for b in out] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
+def test_pinned_prefetch_yields_every_batch_in_order_on_the_device(graphs):
+    loader = DataLoader(TensorDataset(torch.arange(6.0), torch.arange(6)), batch_size=4)
+    out = list(pinned_prefetch(loader, "cpu"))  # the CUDA code path, with plain copies (no CUDA here)
+    assert [b[0].tolist() for b in out] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]] and isinstance(out[0], list)
+    assert out[1][1].dtype == torch.long
+    plain = list(GraphLoader(graphs[:10], batch_size=4))
+    moved = list(pinned_prefetch(GraphLoader(graphs[:10], batch_size=4), torch.device("cpu")))
+    assert len(moved) == 3
+    for a, b in zip(moved, plain):
+        _assert_same_batch(a, b)
+    assert list(pinned_prefetch([], "cpu")) == []
 
 
 def test_training_sizes():

@@ -139,6 +139,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "EXPLORER_PARAMS",
         "neuron_curves",
         "activation_explorer",
+        "static_molecule_box",
     ),
     "checks": (
         "CheckFailed",
@@ -153,6 +154,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "check_graph",
         "check_callable",
         "check_module",
+        "question",
+        "type_mistake_hint",
     ),
     "nn.seq": (
         "Seq2Seq",

@@ -30,6 +30,7 @@ __all__ = [
     "EXPLORER_PARAMS",
     "neuron_curves",
     "activation_explorer",
+    "static_molecule_box",
 ]
 
 

@@ -71,13 +71,19 @@ PAGES_BRANCH_ENV = "CHEMDL_PAGES_BRANCH"
 WIDGETS_CDN_PLACEHOLDER = "_static/chemdl/jupyter-widgets/"
 
 
-def post_build(root: Path, html: Path) -> None:
-    """Vendor the JavaScript assets, fix launch links and verify the site is self-contained."""
+def post_build(root: Path, html: Path, cache_dir: Path | None = None) -> None:
+    """Vendor the JavaScript assets, fix launch links and verify the site is self-contained.
+
+    Runs at the end of every HTML build of the book as the Sphinx extension
+    :mod:`chemdl_utils.site.sphinx_ext` (listed in ``_config.yml``), so ``jupyter-book build .``
+    gives the same site as ``chemdl book build``. ``cache_dir`` is the execution cache (default:
+    ``.jupyter_cache`` next to ``html``).
+    """
     root, html = Path(root), Path(html)
     if not (html / "index.html").is_file():
         raise FileNotFoundError(f"{html}/index.html not found: post_build needs a built site")
     vendor_assets(root, html)
-    fill_notebook_downloads(html)
+    fill_notebook_downloads(html, cache_dir)
     rewrite_pages(html)
     check_plotly_outputs(html)
     check_self_contained(html)

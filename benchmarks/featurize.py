@@ -113,7 +113,7 @@ def run(quick: bool = False, limit: int | None = None, repeats: int | None = Non
     print(f"  chemdl_utils.smiles_to_graph          {rates['ours']:8.0f} mol/s")
     print(f"  torch_geometric.utils.from_smiles     {rates['pyg']:8.0f} mol/s")
     print(f"  RDKit floor (parse + per-atom/bond calls) {rates['floor']:8.0f} mol/s")
-    n_scale = scaling_molecules or (2000 if quick else 5000)
+    n_scale = scaling_molecules or 5000
     pool = (_molecules(None) * (1 + n_scale // 4628))[:n_scale]
     sc = scaling(pool, 1 if quick else 2)
     print(f"featurize_many on {n_scale} molecules: 1 process {sc['wall_1']:.2f} s wall ({sc['cpu_1']:.2f} s CPU), "
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N molecules")
     parser.add_argument("--scaling-molecules", type=int, default=None, help="molecules for the 2-worker run (5000)")
-    parser.add_argument("--quick", action="store_true", help="1,000 molecules, 2,000 for the scaling run")
+    parser.add_argument("--quick", action="store_true", help="1,000 molecules (5,000 for the scaling run, once)")
     args = parser.parse_args(argv)
     rows = run(args.quick, args.limit, args.repeats, args.scaling_molecules)
     for name, figure, anchor in rows:

@@ -8,6 +8,8 @@ lecture's features and a model chooses its encoding.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 
 __all__ = [
@@ -42,13 +44,19 @@ ATOM_ONE_HOT_DIM = sum(len(v) + 1 for v in ATOM_VOCABULARIES.values()) + 1
 BOND_ONE_HOT_DIM = sum(len(v) + 1 for v in BOND_VOCABULARIES.values())
 
 
+@lru_cache(maxsize=64)
+def _vocab_table(vocab: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """The vocabulary as a tensor on ``device``, made once (not a host-to-device copy per call)."""
+    return torch.tensor(vocab, device=device)
+
+
 def _categories(x: torch.Tensor, vocabularies: dict[int, tuple[int, ...]], width: int, what: str) -> torch.Tensor:
     if x.dim() != 2 or x.size(1) < width:
         raise ValueError(f"{what} must be (n, >= {width}) lecture features, got shape {tuple(x.shape)}")
     cols = []
     for col, vocab in vocabularies.items():
         values = x[:, col].round().long()
-        table = torch.tensor(vocab, device=x.device)
+        table = _vocab_table(vocab, x.device)
         match = values.unsqueeze(1) == table.unsqueeze(0)
         index = torch.where(match.any(1), match.float().argmax(1), torch.full_like(values, len(vocab)))
         cols.append(index)

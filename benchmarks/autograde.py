@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from chemdl_utils.grading.autograde import autograde_assignment, default_workers
     from chemdl_utils.grading.course import Course
-    from chemdl_utils.grading.execute import Limits, isolation_mode
+    from chemdl_utils.grading.execute import isolation_mode
+    from chemdl_utils.grading.limits import Limits
     from chemdl_utils.grading.release import release_assignment
 
     workers = args.workers or default_workers()

@@ -265,7 +265,7 @@ def check_type(
 
 def _is_student_proxy(value: object) -> bool:
     """True for a value that lives in the student's sandboxed kernel during secure autograding
-    (``chemdl_utils.grading.trusted_tests.StudentObject``): it is inspected through its claimed type
+    (``chemdl_utils.grading.bridge.StudentObject``): it is inspected through its claimed type
     names and by calling it, never by comparing it."""
     return getattr(type(value), "__chemdl_student_proxy__", False) is True
 

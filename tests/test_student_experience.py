@@ -93,7 +93,7 @@ def test_type_mistake_hint_is_none_for_other_errors() -> None:
 
 
 def test_secure_grading_errors_are_recognised_by_their_text() -> None:
-    class StudentCodeError(Exception):  # what chemdl_utils.grading.trusted_tests raises for the student's error
+    class StudentCodeError(Exception):  # what chemdl_utils.grading.bridge raises for the student's error
         pass
 
     with pytest.raises(CheckFailed, match="Q1 is not answered yet"):

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
-from .limits import Limits  # noqa: F401 - benchmarks/autograde.py (outside this package) imports it from here
 
 __all__ = ["ExecutionResult", "failed_results", "isolation_mode"]
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from myst_pages import notebook_page
 
 from chemdl_utils.book_exec import (
     NotebookExecutionFailed,
@@ -23,22 +24,11 @@ from chemdl_utils.book_exec import (
     resolve_jobs,
 )
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
-{extra}---
-"""
 
 
 def page(*cells: str, extra: str = "", prose: str = "# A page\n\nSome text.\n") -> str:
     body = "".join(f"\n```{{code-cell}} ipython3\n{c}\n```\n" for c in cells)
-    return HEADER.format(extra=extra) + "\n" + prose + body
+    return notebook_page("\n" + prose + body, extra)
 
 
 def _records(cache_dir: Path) -> dict[str, object]:

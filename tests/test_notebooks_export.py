@@ -9,23 +9,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from myst_pages import notebook_page
 
 from chemdl_utils.notebooks import PLACEHOLDER, convert_page, export_notebooks, read_bibliography
 
 REPO = Path(__file__).resolve().parents[1]
 
-PAGE = textwrap.dedent('''\
-    ---
-    jupytext:
-      text_representation:
-        extension: .md
-        format_name: myst
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    ---
-
+PAGE = notebook_page("\n" + textwrap.dedent('''\
     (ch-page)=
     # A small page
 
@@ -60,7 +50,7 @@ PAGE = textwrap.dedent('''\
     ```{bibliography}
     :filter: docname in docnames
     ```
-    ''')
+    '''))
 
 BIB = textwrap.dedent('''\
     @article{doe2020water,

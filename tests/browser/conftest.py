@@ -22,6 +22,7 @@ from typing import Callable, ContextManager, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from page_scripts import SETTLE_JS
 
 CHROMIUM = Path(os.environ.get("CHEMDL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -167,18 +168,6 @@ FACTS_JS = """() => {
   };
 }"""
 
-SETTLE_JS = """async () => {
-  const sleep = (ms) => new Promise(r => setTimeout(r, ms));
-  if (document.querySelector('div.math, span.math')) {
-    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) await sleep(50);
-    if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
-  }
-  const want = document.querySelectorAll('script.chemdl-plotly-data').length;
-  for (let i = 0; i < 300 && document.querySelectorAll('.chemdl-plotly-figure.js-plotly-plot .main-svg').length < want; i++) await sleep(50);
-  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
-  for (let i = 0; i < 200 && document.querySelectorAll('.jupyter-widgets').length < views; i++) await sleep(50);
-  await sleep(200);
-}"""
 
 
 def visit(context, base: str, path: str, screenshot_dir: Path) -> Visit:

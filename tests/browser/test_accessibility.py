@@ -20,24 +20,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from page_scripts import SETTLE_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 #: impacts that fail the test (axe's scale: minor < moderate < serious < critical)
 FAILING_IMPACTS = ("serious", "critical")
-
-SETTLE_JS = """async () => {
-  const sleep = (ms) => new Promise(r => setTimeout(r, ms));
-  if (document.querySelector('div.math, span.math')) {
-    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) await sleep(50);
-    if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
-  }
-  const want = document.querySelectorAll('script.chemdl-plotly-data').length;
-  for (let i = 0; i < 300 && document.querySelectorAll('.chemdl-plotly-figure.js-plotly-plot .main-svg').length < want; i++) await sleep(50);
-  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
-  for (let i = 0; i < 200 && document.querySelectorAll('.jupyter-widgets').length < views; i++) await sleep(50);
-  await sleep(100);
-}"""
 
 AXE_RUN_JS = """async () => {
   const r = await axe.run(document, {resultTypes: ['violations']});

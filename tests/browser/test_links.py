@@ -1,6 +1,6 @@
-"""Link check of the built site (no network, no browser): every internal link and anchor resolves,
-and every link into the course's GitHub repository, the launch buttons included, has the form
-that works once the site is published by ``.github/workflows/book.yml``:
+"""Link check of the built site (no network, no browser): every link into the course's GitHub
+repository, the launch buttons included, has the form that works once the site is published by
+``.github/workflows/book.yml`` (internal links and anchors: ``tests/test_site.py``):
 
 * **Colab** opens ``github/<owner>/<repo>/blob/<pages branch>/_sources/<page>.ipynb``: the executed
   notebook that the site serves as its download and that the workflow pushes to the pages branch
@@ -11,8 +11,9 @@ that works once the site is published by ``.github/workflows/book.yml``:
   the repository and opens the same file;
 * the repository and issue buttons point at ``_config.yml``'s ``repository.url``.
 
-Run it on a built site with ``CHEMDL_BOOK_HTML=_build/html pytest tests/browser/test_links.py``
-(the book workflow does, before it deploys).
+Run both on a built site with ``CHEMDL_BOOK_HTML=_build/html pytest tests/browser/test_links.py
+tests/test_site.py::test_internal_links_and_anchors_resolve`` (the book workflow does, before it
+deploys).
 """
 
 from __future__ import annotations
@@ -82,31 +83,6 @@ def tracked(repo_root: Path) -> set[str] | None:
 def _fail_if(problems: list[str], what: str) -> None:
     if problems:
         pytest.fail(f"{what} ({len(problems)}):\n  " + "\n  ".join(problems[:100]), pytrace=False)
-
-
-def test_internal_links_and_anchors_resolve(built_book: Path, site: dict[str, _Page]):
-    problems = []
-    n = 0
-    for rel, page in site.items():
-        here = (built_book / rel).parent
-        for tag, url in page.links:
-            parts = urlsplit(url)
-            if parts.scheme or url.startswith("//"):
-                continue  # other hosts: test_links_into_the_repository / test_site (self-contained)
-            n += 1
-            target = (here / unquote(parts.path)).resolve() if parts.path else (built_book / rel).resolve()
-            if target.is_dir():
-                target = target / "index.html"
-            if not target.is_file():
-                problems.append(f"{rel}: <{tag}> {url}: no such file")
-                continue
-            fragment = unquote(parts.fragment)
-            if fragment and target.suffix == ".html":
-                target_rel = target.relative_to(built_book.resolve()).as_posix()
-                if target_rel in site and fragment not in site[target_rel].ids:
-                    problems.append(f"{rel}: {url}: no id {fragment!r} in {target_rel}")
-    print(f"{n} internal links checked on {len(site)} pages")
-    _fail_if(problems, "broken internal links")
 
 
 def _repo(config: dict) -> tuple[str, str, str]:

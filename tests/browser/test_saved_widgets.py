@@ -12,20 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from myst_pages import notebook_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("book")]
 
-PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+PAGE = notebook_page("""
 # Saved widgets
 
 ```{code-cell} ipython3
@@ -34,7 +25,7 @@ import ipywidgets as widgets
 slider = widgets.IntSlider(value=3, min=0, max=10, description="atoms")
 slider
 ```
-"""
+""")
 
 
 @pytest.fixture(scope="module")

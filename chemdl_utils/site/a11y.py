@@ -19,6 +19,8 @@ axe rule                           fix
 (critical)                         ``role="doc-biblioentry"`` entries (a role deprecated in
                                    DPUB-ARIA 1.1 and not a list item): entries become
                                    ``role="listitem"``
+``image-alt`` (our alt-text check)  the module index's collapse/expand image (``alt="-"``) gets
+                                   an alt text that says what it does
 =================================  ==============================================================
 """
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["accessibility_fixes", "NAV_TOGGLE_LABEL"]
+__all__ = ["accessibility_fixes", "NAV_TOGGLE_LABEL", "MODINDEX_TOGGLE_ALT"]
 
 #: accessible name of the sidebar's expand/collapse toggles
 NAV_TOGGLE_LABEL = "Show or hide the pages of this section"
@@ -36,6 +38,9 @@ _SEARCH_FIELD = re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?
 _THEME_SWITCH = re.compile(r'(<button [^>]*theme-switch-button[^>]*?) aria-label="Color mode"([^>]*>)')
 _HIDDEN_CONTENT = '<summary aria-label="Toggle hidden content">'
 _BIBLIO_ENTRY = 'role="doc-biblioentry"'
+#: alt text of the module index's toggle image (Sphinx writes ``alt="-"``)
+MODINDEX_TOGGLE_ALT = "Collapse or expand this group of modules"
+_MODINDEX_TOGGLE = re.compile(r'(<img src="[^"]*_static/(?:minus|plus)\.png" class="toggler"[^>]*?) alt="[-+]"')
 
 
 def accessibility_fixes(text: str) -> str:
@@ -46,4 +51,5 @@ def accessibility_fixes(text: str) -> str:
     text = _THEME_SWITCH.sub(r'\1\2<span class="visually-hidden">Color mode:</span>', text)
     text = text.replace(_HIDDEN_CONTENT, "<summary>")
     text = text.replace(_BIBLIO_ENTRY, 'role="listitem"')
+    text = _MODINDEX_TOGGLE.sub(rf'\1 alt="{MODINDEX_TOGGLE_ALT}"', text)
     return text

@@ -253,7 +253,7 @@ def test_plotly_sliders_and_menus_work_with_the_keyboard(offline_context, book_u
 
 def test_accessibility_fixes_of_the_theme_markup():
     """chemdl_utils.site.a11y rewrites exactly the markup axe-core flags, and is idempotent."""
-    from chemdl_utils.site.a11y import NAV_TOGGLE_LABEL, accessibility_fixes
+    from chemdl_utils.site.a11y import MODINDEX_TOGGLE_ALT, NAV_TOGGLE_LABEL, accessibility_fixes
 
     page = (
         '<button class="btn search-button-field search-button__button pst-js-only" title="Search" '
@@ -267,6 +267,7 @@ def test_accessibility_fixes_of_the_theme_markup():
         '<details class="admonition hide above-input"><summary aria-label="Toggle hidden content">\n'
         '<p class="collapsed admonition-title">Show code cell source</p></summary></details>'
         '<div role="list" class="citation-list"><div class="citation" id="id3" role="doc-biblioentry"></div></div>'
+        '<td><img src="_static/minus.png" class="toggler"\n              id="toggle-1" style="display: none" alt="-" /></td>'
     )
     fixed = accessibility_fixes(page)
     assert accessibility_fixes(fixed) == fixed
@@ -277,3 +278,5 @@ def test_accessibility_fixes_of_the_theme_markup():
     assert f'<summary aria-label="{NAV_TOGGLE_LABEL}"><span class="toctree-toggle"' in fixed
     assert "Toggle hidden content" not in fixed and "<summary>\n<p class=\"collapsed" in fixed
     assert 'role="doc-biblioentry"' not in fixed and 'role="listitem"' in fixed
+    assert f'id="toggle-1" style="display: none" alt="{MODINDEX_TOGGLE_ALT}" />' in fixed and 'alt="-"' not in fixed
+    assert alt_problem({"src": "_static/minus.png", "alt": MODINDEX_TOGGLE_ALT}) is None

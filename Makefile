@@ -39,7 +39,7 @@ sysdeps:
 	bash scripts/system-deps.sh
 
 test: venv sysdeps
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=25
 
 clean:
 	rm -rf _build

@@ -29,7 +29,7 @@ NAMES = ("featurize", "train", "autograde", "book")
 
 #: the rows each benchmark prints, also when skipped (the smoke test checks all are there)
 EXPECTED_ROWS = {
-    "featurize": ["featurization vs PyG", "featurization vs RDKit floor", "featurize_many 2 workers vs 1 process"],
+    "featurize": ["featurization vs PyG", "featurization vs RDKit floor", "featurize_many 2 processes vs 1 process"],
     "train": ["train MolGNN (hidden 128", "train MolGNN FULL_TRAINING", "train MLP", "train GRU Seq2Seq",
               "train SmilesTransformer"],
     "autograde": ["autograde chemdl grade autograde"],

@@ -1,7 +1,12 @@
 """The fast featurization path gives bit-identical graphs to the plain one; parallel featurization
-(NumPy arrays from the workers, Data built in the parent) equals serial featurization."""
+(NumPy arrays from the helper processes, Data built in the calling process) equals serial
+featurization, also when a helper raises or dies."""
 
 from __future__ import annotations
+
+import multiprocessing
+import os
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +15,7 @@ from rdkit import Chem
 from torch_geometric.data import Batch, Data
 
 from chemdl_utils.chem import Feature, Featurizer, featurize_many, quiet_rdkit, smiles_to_graph
+from chemdl_utils.chem.batch import _Claims, _gaps
 from chemdl_utils.chem.features import _fast_arrays, _fast_path_allowed, _plain_arrays, lecture_graph_arrays
 from chemdl_utils.chem.graph import graph_from_arrays
 from chemdl_utils.data import load_dataset
@@ -115,3 +121,62 @@ def test_parallel_featurize_many_equals_serial_with_failures_and_extras():
     p2 = featurize_many(smiles[:100], featurizer=extra, n_jobs=2, show_progress=False)
     assert s2.graphs[0].x.shape[1] == 7
     assert all(torch.equal(a.x, b.x) and torch.equal(a.edge_attr, b.edge_attr) for a, b in zip(s2.graphs, p2.graphs))
+
+
+_TEST_PROCESS = os.getpid()
+
+
+def _dies_in_a_helper(atom: Chem.Atom) -> float:
+    if os.getpid() != _TEST_PROCESS:
+        os._exit(3)  # a helper process dies without a word (as on a crash or the OOM killer)
+    return float(atom.GetDegree())
+
+
+def _bromine_is_an_error(atom: Chem.Atom) -> float:
+    if atom.GetAtomicNum() == 35:
+        raise RuntimeError("a feature that cannot handle bromine")
+    return 0.0
+
+
+def _no_helpers_left(timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not multiprocessing.active_children()
+
+
+def test_molecules_of_a_helper_that_dies_are_featurized_in_the_calling_process():
+    smiles = _shipped_smiles()[:400] + ["bad("]
+    dying = Featurizer(extra_atom_features=(Feature("degree", _dies_in_a_helper),))
+    serial = featurize_many(smiles, featurizer=dying, show_progress=False)
+    parallel = featurize_many(smiles, featurizer=dying, n_jobs=3, chunk_size=32, show_progress=False)
+    assert parallel.indices == serial.indices and len(parallel) == 400
+    assert [f.index for f in parallel.failures] == [400]
+    assert all(torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
+               for a, b in zip(serial.graphs, parallel.graphs))
+    assert _no_helpers_left()
+
+
+def test_an_error_in_a_helper_is_raised_as_in_the_serial_path():
+    smiles = ["CBr"] + ["CCO", "c1ccccc1O"] * 200  # the bromine is in the first chunk, a helper's
+    strict = Featurizer(extra_atom_features=(Feature("bromine", _bromine_is_an_error),))
+    with pytest.raises(RuntimeError, match="bromine"):
+        featurize_many(smiles, featurizer=strict, show_progress=False)
+    with pytest.raises(RuntimeError, match="bromine"):
+        featurize_many(smiles, featurizer=strict, n_jobs=2, chunk_size=16, show_progress=False)
+    assert _no_helpers_left()
+
+
+def test_claims_cover_every_molecule_once_in_shrinking_chunks():
+    claims = _Claims(multiprocessing.get_context(), 1000, processes=2, largest=100)
+    taken, sides = [], [claims.take_front, claims.take_back]
+    k = 0
+    while (claim := sides[k % 2]()) is not None:
+        taken.append(claim)
+        k += 1
+    spans = sorted(taken)
+    assert spans[0][0] == 0 and spans[-1][1] == 1000
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no gap, no overlap
+    sizes = [stop - start for start, stop in taken]
+    assert max(sizes) == 100 and sizes[-1] <= 8 < sizes[0]  # large while much is left, small at the end
+    assert _gaps([(0, 5), (9, 12)], 15) == [(5, 9), (12, 15)] and _gaps([], 3) == [(0, 3)]

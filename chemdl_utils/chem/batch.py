@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import multiprocessing.connection
 import os
-from concurrent.futures import ProcessPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -81,14 +84,16 @@ class _ChunkArrays:
     num_edges: np.ndarray
     indices: list[int]
     failures: list[tuple[int, str]]
+    start: int = 0  # the chunk's first input position
+    size: int = 0  # and its number of inputs
 
 
 _WORKER_FEATURIZER: Featurizer | None = None
 
 
 def _init_worker(featurizer: Featurizer | None) -> None:
-    # Given to the pool as initializer argument: inherited, not pickled, where processes fork
-    # (Linux), so featurizers with lambdas or RDKit methods as features work there.
+    # Runs first in each helper process. The featurizer is inherited, not pickled, where processes
+    # fork (Linux), so featurizers with lambdas or RDKit methods as features work there.
     global _WORKER_FEATURIZER
     _WORKER_FEATURIZER = featurizer
     # the objects inherited from the parent (torch, RDKit, ...) never die here: keep the cyclic
@@ -158,8 +163,10 @@ def featurize_many(
 ) -> FeaturizationResult:
     """Featurize every SMILES; failures are collected, never raised.
 
-    ``n_jobs > 1`` uses that many worker processes (``-1``: one per core). Graphs come back in
-    input order; ``result.indices[k]`` is the input position of ``result.graphs[k]``.
+    ``n_jobs > 1`` featurizes in that many processes (``-1``: one per core): this one and
+    ``n_jobs - 1`` helper processes (see :func:`_featurize_shared`). ``chunk_size`` is the most
+    molecules handled as one piece of work. Graphs come back in input order;
+    ``result.indices[k]`` is the input position of ``result.graphs[k]``.
     """
     items = list(smiles)
     if n_jobs == -1:
@@ -168,32 +175,169 @@ def featurize_many(
         raise ValueError(f"n_jobs must be >= 1 or -1, got {n_jobs}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    if n_jobs > 1:  # at least ~4 chunks per worker, so that the workers finish together
-        chunk_size = max(1, min(chunk_size, -(-len(items) // (4 * n_jobs))))
-    chunks = [(i, items[i : i + chunk_size], featurizer) for i in range(0, len(items), chunk_size)]
     result = FeaturizationResult()
     bar = progress(total=len(items), iterable=None, desc="featurizing", enabled=show_progress, unit="mol")
     try:
-        if n_jobs == 1 or len(chunks) <= 1:
-            outputs: Iterable = map(_featurize_chunk, chunks)
-            _collect(outputs, result, bar)
+        if n_jobs == 1 or len(items) <= chunk_size:
+            chunks = ((i, items[i : i + chunk_size], featurizer) for i in range(0, len(items), chunk_size))
+            for outcomes in map(_featurize_chunk, chunks):
+                _collect(outcomes, result)
+                bar.update(len(outcomes))
         else:
-            # workers return NumPy arrays per chunk; the Data objects are built here
-            with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker, initargs=(featurizer,)) as pool:
-                work = [(start, chunk) for start, chunk, _ in chunks]
-                rebuilt = (_graphs_from_chunk(c, items) for c in pool.map(_featurize_chunk_arrays, work))
-                _collect(rebuilt, result, bar)
+            for outcomes in _featurize_shared(items, featurizer, n_jobs - 1, chunk_size, bar):
+                _collect(outcomes, result)
     finally:
         bar.close()
     return result
 
 
-def _collect(outputs: Iterable[list[_Outcome]], result: FeaturizationResult, bar) -> None:
-    for chunk in outputs:
-        for index, smi, graph, reason in chunk:
-            if graph is None:
-                result.failures.append(FeaturizationFailure(index, smi, reason))
+def _featurize_shared(items: Sequence[object], featurizer: Featurizer | None, helpers: int,
+                      chunk_size: int, bar) -> list[list[_Outcome]]:
+    """Featurize ``items`` in this process and ``helpers`` helper processes; outcomes in input order.
+
+    The work is shared through two positions in shared memory (:class:`_Claims`): helpers claim
+    chunks from the front, this process from the back, until they meet. Chunks shrink as the work
+    left shrinks, so all processes finish within a few molecules of each other and no chunk waits
+    for a message. Helpers send NumPy arrays back (the ``Data`` objects are built here), each
+    through its own pipe, which this process reads between two of its own chunks. Working here
+    rather than only waiting means no core idles while the helpers start, and no third process
+    competes for two cores. Molecules a helper did not send back (it raised, or the process died)
+    are featurized here, so an error, if any, is raised as in the serial path.
+    """
+    ctx = multiprocessing.get_context()
+    claims = _Claims(ctx, len(items), helpers + 1, chunk_size)
+    pipes: dict = {}  # this process's end of each helper's pipe -> the helper
+    started: list = []
+    done: dict[int, list[_Outcome]] = {}  # first input position of a chunk -> its outcomes
+
+    def finish(start: int, outcomes: list[_Outcome], size: int) -> None:
+        done[start] = outcomes
+        bar.update(size)
+
+    def receive(timeout: float | None) -> None:
+        for pipe in multiprocessing.connection.wait(list(pipes), timeout):
+            try:
+                message = pipe.recv()
+            except (EOFError, OSError):  # the helper died: what it did not send is done below
+                message = None
+            if message is None:  # a helper has nothing more to send
+                del pipes[pipe]
+                pipe.close()
             else:
-                result.graphs.append(graph)
-                result.indices.append(index)
-        bar.update(len(chunk))
+                finish(message.start, _graphs_from_chunk(message, items), message.size)
+
+    try:
+        for _ in range(helpers):
+            reader, writer = ctx.Pipe(duplex=False)
+            helper = ctx.Process(target=_helper_main, args=(items, featurizer, claims, writer), daemon=True)
+            helper.start()
+            started.append(helper)
+            writer.close()  # the helper holds the only writing end: its death reads as end of file
+            pipes[reader] = helper
+        while (claim := claims.take_back()) is not None:
+            start, stop = claim
+            finish(start, _featurize_chunk((start, items[start:stop], featurizer)), stop - start)
+            receive(timeout=0)
+        while pipes:
+            receive(timeout=None)
+    finally:
+        for pipe, helper in pipes.items():  # left early (an error here): stop the helpers
+            helper.kill()
+            pipe.close()
+        # a helper that said it is done exits by itself within milliseconds: reap it in the background
+        threading.Thread(target=_reap, args=(started,), daemon=True).start()
+    spans = sorted((start, start + len(outcomes)) for start, outcomes in done.items())
+    for start, stop in _gaps(spans, len(items)):  # molecules a helper claimed but did not send back
+        finish(start, _featurize_chunk((start, items[start:stop], featurizer)), stop - start)
+    return [done[start] for start in sorted(done)]
+
+
+def _reap(processes: list) -> None:
+    for process in processes:
+        process.join()
+
+
+def _gaps(spans: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    """The parts of ``range(n)`` not covered by the sorted, disjoint ``spans``."""
+    gaps, position = [], 0
+    for start, stop in spans:
+        if start > position:
+            gaps.append((position, start))
+        position = max(position, stop)
+    if position < n:
+        gaps.append((position, n))
+    return gaps
+
+
+class _Claims:
+    """The molecules nobody has claimed yet, ``range(front, back)``, in shared memory.
+
+    Each claim takes ``remaining / (2 * processes)`` molecules (guided self-scheduling), at most
+    ``largest`` and at least 8, so chunks are large while there is much left and small at the end.
+    """
+
+    def __init__(self, ctx, n: int, processes: int, largest: int) -> None:
+        self._lock = ctx.Lock()
+        self._front = ctx.RawValue("q", 0)
+        self._back = ctx.RawValue("q", n)
+        self._processes = processes
+        self._largest = largest
+
+    def _size(self, remaining: int) -> int:
+        return min(remaining, max(8, min(self._largest, remaining // (2 * self._processes))))
+
+    def take_front(self) -> tuple[int, int] | None:
+        with self._lock:
+            remaining = self._back.value - self._front.value
+            if remaining <= 0:
+                return None
+            start = self._front.value
+            self._front.value = start + self._size(remaining)
+            return start, self._front.value
+
+    def take_back(self) -> tuple[int, int] | None:
+        with self._lock:
+            remaining = self._back.value - self._front.value
+            if remaining <= 0:
+                return None
+            stop = self._back.value
+            self._back.value = stop - self._size(remaining)
+            return self._back.value, stop
+
+
+def _helper_main(items: Sequence[object], featurizer: Featurizer | None, claims: _Claims, pipe) -> None:
+    """A helper process: featurize chunks from the front until none is left, then say so.
+
+    A thread sends the results, so that the featurizing never waits for the other end to read.
+    """
+    _init_worker(featurizer)
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    sender = threading.Thread(target=_send_all, args=(outbox, pipe))
+    sender.start()
+    try:
+        while (claim := claims.take_front()) is not None:
+            start, stop = claim
+            arrays = _featurize_chunk_arrays((start, items[start:stop]))
+            arrays.start, arrays.size = start, stop - start
+            outbox.put(arrays)
+    finally:  # after an error the chunk is not sent: the parent featurizes it and raises there
+        outbox.put(None)
+        sender.join()
+        pipe.close()
+
+
+def _send_all(outbox: queue.SimpleQueue, pipe) -> None:
+    while True:
+        message = outbox.get()
+        pipe.send(message)
+        if message is None:
+            return
+
+
+def _collect(outcomes: list[_Outcome], result: FeaturizationResult) -> None:
+    for index, smi, graph, reason in outcomes:
+        if graph is None:
+            result.failures.append(FeaturizationFailure(index, smi, reason))
+        else:
+            result.graphs.append(graph)
+            result.indices.append(index)

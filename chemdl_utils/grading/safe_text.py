@@ -10,13 +10,15 @@ in a download, notebook outputs, error messages that quote them. Three filters:
 * :func:`csv_cell` for text cells of a CSV an instructor opens in a spreadsheet: :func:`printable`,
   and a leading ``'`` on text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``).
 * :func:`sanitize_html` for HTML pages (feedback): an allow-list sanitizer (`nh3`_, the Rust
-  ``ammonia`` library) keeps text, headings, lists, tables, code, links (http, https, mailto, in-page
-  ``#``) and images given as ``data:image/png`` or ``data:image/jpeg``; it drops every script,
-  event handler (``onerror=``), ``javascript:`` URL, ``<style>``/``<iframe>``/``<svg>``/``<form>``
-  and their content; ``id``/``name`` values and in-page links get the prefix ``user-content-`` (so
-  page content cannot clobber ``window.MathJax`` or other globals). The document's own ``<head>`` (the template's title and CSS, never student
-  content) is kept; its scripts are replaced by one fixed MathJax loader with MathJax's ``Safe``
-  extension, so TeX in answers still renders, and a Content-Security-Policy limits scripts to it.
+  ``ammonia`` library) keeps text, headings, lists, tables, code, presentation MathML, links (http,
+  https, mailto, in-page ``#``) and images given as ``data:image/png`` or ``data:image/jpeg``; it
+  drops every script, event handler (``onerror=``), ``javascript:`` URL,
+  ``<style>``/``<iframe>``/``<svg>``/``<form>`` and their content; ``id``/``name`` values and in-page
+  links get the prefix ``user-content-`` (so page content cannot clobber a global of the page). The
+  document's own ``<head>`` (the template's title and CSS, never student content) is kept, its
+  scripts are not. TeX in the page is typeset as MathML before sanitizing
+  (:mod:`~chemdl_utils.grading.tex_math`), so the page needs no script at all, and its
+  Content-Security-Policy allows none and loads nothing from the network.
 
 .. _nh3: https://nh3.readthedocs.io
 """
@@ -27,7 +29,9 @@ import html as _html
 import re
 from typing import Any
 
-__all__ = ["printable", "csv_cell", "sanitize_html", "sanitize_fragment", "MATHJAX_URL", "ID_PREFIX"]
+from .tex_math import MATHML_ATTRIBUTES, MATHML_TAGS, typeset
+
+__all__ = ["printable", "csv_cell", "sanitize_html", "sanitize_fragment", "ID_PREFIX"]
 
 # ESC-introduced sequences: CSI (ESC [ ... final byte), OSC / DCS / SOS / PM / APC strings (ended by BEL
 # or ST = ESC \), and two-character escapes (ESC + one byte); the 8-bit C1 forms (0x9b CSI, 0x9d OSC,
@@ -67,20 +71,8 @@ def csv_cell(value: Any) -> Any:
 
 # ------------------------------------------------------------------------------------- HTML
 
-#: MathJax 2 as nbconvert loads it, with the ``Safe`` extension (no ``\href{javascript:...}``, no
-#: ``\style``/``\class``/``\cssId`` tricks)
-MATHJAX_URL = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
-_MATHJAX_CONFIG = """MathJax.Hub.Config({
-    TeX: { equationNumbers: { autoNumber: "AMS", useLabelIds: true } },
-    tex2jax: { inlineMath: [ ['$','$'], ["\\\\(","\\\\)"] ], displayMath: [ ['$$','$$'], ["\\\\[","\\\\]"] ],
-               processEscapes: true, processEnvironments: true },
-    displayAlign: 'center', messageStyle: 'none', CommonHTML: { linebreaks: { automatic: true } },
-    Safe: { allow: { URLs: "safe", classes: "safe", cssIDs: "safe", styles: "safe" } }
-});"""
-_CDN = "https://cdnjs.cloudflare.com"
-_CSP = ("default-src 'none'; "
-        f"script-src {_CDN}/ajax/libs/mathjax/ 'unsafe-eval'; "  # MathJax 2 evaluates its config block
-        f"style-src 'unsafe-inline' {_CDN}; font-src data: {_CDN}; img-src data: {_CDN}; "
+#: the page runs no script and loads nothing: styles and images are inline in the page itself
+_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         "base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'")
 
 _TAGS = {
@@ -89,7 +81,7 @@ _TAGS = {
     "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "section", "small", "span",
     "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u",
     "ul", "var", "wbr",
-}
+} | MATHML_TAGS
 _ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "dir"},
     "a": {"href", "name"},
@@ -99,6 +91,7 @@ _ATTRIBUTES = {
     "col": {"span"}, "colgroup": {"span"},
     "ol": {"start", "type"},
     "details": {"open"},
+    **{tag: set(MATHML_ATTRIBUTES) for tag in MATHML_TAGS},
 }
 _DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
 _SAFE_HREF = re.compile(r"(?:https?:|mailto:|#)", re.I)
@@ -106,7 +99,7 @@ _ID = re.compile(r"[\w\-.:]{1,200}\Z")
 
 
 #: prefix of every ``id``/``name`` (and in-page ``#`` link): page content cannot clobber globals
-#: such as ``window.MathJax`` (an element ``id="MathJax"`` would become one)
+#: of the page (an element ``id="config"`` would become ``window.config``)
 ID_PREFIX = "user-content-"
 #: ids the notebook templates' CSS styles (``div#notebook-container``); kept as they are
 _TEMPLATE_IDS = frozenset({"notebook", "notebook-container", "toc", "site", "header", "maintoolbar"})
@@ -135,7 +128,7 @@ def sanitize_fragment(fragment: str) -> str:
         printable(fragment),
         tags=_TAGS,
         clean_content_tags={"script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
-                            "math", "textarea", "select", "title", "xmp", "noembed", "noframes"},
+                            "textarea", "select", "title", "xmp", "noembed", "noframes"},
         attributes=_ATTRIBUTES,
         attribute_filter=_attribute_filter,
         url_schemes={"http", "https", "mailto", "data"},
@@ -155,8 +148,9 @@ def sanitize_html(document: str) -> str:
 
     The part before ``<body>`` is the page template's: its ``<title>`` text and ``<style>`` blocks
     are kept (anything else there, scripts included, is dropped). The body goes through
-    :func:`sanitize_fragment`. The result is a complete page with a Content-Security-Policy and the
-    fixed MathJax loader (:data:`MATHJAX_URL`); a fragment without ``<body>`` is all body.
+    :func:`~chemdl_utils.grading.tex_math.typeset` (TeX as MathML), then :func:`sanitize_fragment`.
+    The result is a complete page with a Content-Security-Policy that allows no script and no
+    request; a fragment without ``<body>`` is all body.
     """
     document = printable(document)
     m = _BODY.search(document)
@@ -171,9 +165,7 @@ def sanitize_html(document: str) -> str:
         "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\" />\n"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_CSP}\" />\n"
         f"<title>{title_text}</title>\n{styles}\n"
-        f"<script type=\"text/x-mathjax-config\">\n{_MATHJAX_CONFIG}\n</script>\n"
-        f"<script src=\"{MATHJAX_URL}\"></script>\n"
         "</head>\n<body>\n"
-        f"{sanitize_fragment(body)}\n"
+        f"{sanitize_fragment(typeset(body))}\n"
         "</body>\n</html>\n"
     )

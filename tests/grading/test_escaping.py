@@ -5,6 +5,7 @@ terminal escape sequences."""
 from __future__ import annotations
 
 import base64
+import re
 import copy
 import csv
 import zlib
@@ -18,7 +19,7 @@ from chemdl_utils.grading.autograde import autograde_assignment
 from chemdl_utils.grading.collect import write_timestamp
 from chemdl_utils.grading.export import export_grades, export_history
 from chemdl_utils.grading.feedback import generate_feedback
-from chemdl_utils.grading.safe_text import MATHJAX_URL, csv_cell, printable, sanitize_html
+from chemdl_utils.grading.safe_text import csv_cell, printable, sanitize_html
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\x9b1;1H\x1b]8;;https://evil.example\x1b\\"
 NAME_ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\x9b1;1H"  # the same, as a file name may hold them (no '/')
@@ -64,14 +65,9 @@ class _Page(HTMLParser):
             self.text.append(data)
 
     def live_problems(self) -> list[str]:
-        """Anything that would run: scripts other than the fixed MathJax pair, on* handlers, js URLs."""
+        """Anything that would run or load: any script, on* handlers, js URLs, embedded content."""
         out = []
         for attrs, text in self.scripts:
-            if attrs == {"src": MATHJAX_URL} and not text.strip():
-                continue
-            if attrs == {"type": "text/x-mathjax-config"} and text.strip().startswith("MathJax.Hub.Config(") \
-                    and "XSS" not in text:
-                continue
             out.append(f"script {attrs} {text[:80]!r}")
         for tag, attrs in self.tags:
             for name, value in attrs.items():
@@ -123,7 +119,10 @@ def test_sanitize_html_allow_list():
     parsed = _Page(out)
     assert parsed.live_problems() == []
     text = "".join(parsed.text)
-    assert "KEEP-CELL" in text and "$E = mc^2$" in text and "\\(x < y\\)" in text and "hover" in text
+    assert "KEEP-CELL" in text and "hover" in text
+    # the two formulas are MathML now: E = mc^2 and x < y, drawn by the browser without a script
+    assert [t for t, _ in parsed.tags].count("math") == 2 and "$" not in text and "\\(" not in text
+    assert "<mi>E</mi><mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup>" in out and "<mo>&lt;</mo>" in out
     assert ("img", {"src": f"data:image/png;base64,{png}", "alt": "plot"}) in parsed.tags
     assert ("td", {"colspan": "2"}) in parsed.tags and ("table", {"class": "dataframe"}) in parsed.tags
     assert ("a", {"href": "#user-content-top", "rel": "noopener noreferrer nofollow"}) in parsed.tags
@@ -131,7 +130,8 @@ def test_sanitize_html_allow_list():
     assert "<title>toy &amp; co</title>" in out and "body { color: black; }" in out  # the template's head
     assert "window.HEAD" not in out and "XSS" not in out and "\x1b" not in out and "background:url" not in out
     assert not [a for _, a in parsed.tags if a.get("id") == "MathJax" or a.get("name") == "config"]
-    assert "Content-Security-Policy" in out and "script-src https://cdnjs.cloudflare.com/ajax/libs/mathjax/" in out
+    csp = re.search(r'Content-Security-Policy" content="([^"]*)"', out).group(1)
+    assert csp.startswith("default-src 'none';") and "script-src" not in csp and "http" not in csp
 
 
 def test_sanitize_html_of_a_fragment():
@@ -175,7 +175,9 @@ def test_feedback_html_has_nothing_live(course, limits):
     assert parsed.live_problems() == []
     assert "\x1b" not in page and "\x07" not in page
     text = "".join(parsed.text)
-    assert "KEEP-TABLE-CELL" in text and "terminal-text" in text and "$E = mc^2$" in text
+    assert "KEEP-TABLE-CELL" in text and "terminal-text" in text
+    # the student's TeX is MathML in the page (no script needed to see it), the hostile parts are gone
+    assert "Isotopes: <math display=\"inline\"><mrow><mi>E</mi><mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn>" in page
     assert any(tag == "img" and a.get("src", "").startswith("data:image/png;base64,") for tag, a in parsed.tags)
     assert ("td", {}) in parsed.tags or any(tag == "td" for tag, _ in parsed.tags)
     assert "q3_test" in text  # still nbgrader's feedback: graded cells and scores

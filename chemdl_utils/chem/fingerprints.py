@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from rdkit import Chem, DataStructs
+from rdkit import Chem
 from rdkit.Chem import Descriptors, rdFingerprintGenerator
 
 from .mol import mol_from_smiles

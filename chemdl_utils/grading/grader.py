@@ -34,7 +34,7 @@ from nbformat import NotebookNode
 
 from . import isolation
 # the bridge's names are part of the grader's surface (the security tests reach them here)
-from .bridge import BINDABLE_MODULES, KernelBridge, StudentCodeError, StudentObject, _trusted_module, copy_back  # noqa: F401
+from .bridge import KernelBridge
 from .hidden_tests import TestVerdict, run_hidden_tests, test_cells, trusted_imports
 from .kernel import DiskWatch, OutputBudget, limited_client, sandboxed_kernel_manager, shutdown
 from .limits import coerce_limits

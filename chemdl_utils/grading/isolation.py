@@ -47,8 +47,6 @@ from typing import Any, Sequence
 
 __all__ = [
     "LEVELS",
-    "Limits",
-    "SandboxLimits",
     "IsolationError",
     "detect_isolation",
     "available_levels",
@@ -56,14 +54,9 @@ __all__ = [
     "release_sandbox",
     "protect_paths",
     "scrubbed_env",
-    "coerce_limits",
 ]
 
 from .limits import LEVELS, Limits, coerce_limits
-
-#: the sandbox's name for the one :class:`~chemdl_utils.grading.limits.Limits` type (the same
-#: class, not a copy: nothing is converted)
-SandboxLimits = Limits
 
 # uids handed to sandboxed runs: far above any real account (Debian allocates users from 1000)
 _UID_BASE = 200_000
@@ -503,7 +496,7 @@ def _unshare_argv(argv: Sequence[str], wd: str, lim: Limits, uid: int, newroot: 
         lines.append(f'if [ -e /dev/{dev} ]; then touch "$R/dev/{dev}"; mount --bind /dev/{dev} "$R/dev/{dev}"; fi')
     for w in writable:
         lines.append(f'mkdir -p "$R"{q(w)}; mount --bind {q(w)} "$R"{q(w)}')
-    lines += [f'ln -s /proc/self/fd "$R/dev/fd"', f'mkdir -p "$R"{q(wd)}', f'mount --bind {q(wd)} "$R"{q(wd)}',
+    lines += ['ln -s /proc/self/fd "$R/dev/fd"', f'mkdir -p "$R"{q(wd)}', f'mount --bind {q(wd)} "$R"{q(wd)}',
               'mount -o remount,ro,bind "$R"',
               f'exec {q(shutil.which("chroot") or "/usr/sbin/chroot")} "$R" {" ".join(q(a) for a in _setpriv(uid))} /bin/sh -c \'cd "$0" && exec "$@"\' '
               f'{q(wd)} "$@"']

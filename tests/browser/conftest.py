@@ -12,10 +12,8 @@ import contextlib
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator

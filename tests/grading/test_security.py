@@ -5,7 +5,7 @@ Three layers are tested:
 * the OS sandbox (``chemdl_utils.grading.isolation``) directly, at every level that works on
   this machine (``bwrap``, ``unshare``, ``user``, ``rlimits``): what a sandboxed process can read,
   write, see in its environment and reach on the network, and its process/memory limits;
-* the trusted grader (``trusted_tests.grade_notebook``) against the attack notebooks in
+* the trusted grader (``grader.grade_notebook``) against the attack notebooks in
   ``attacks/`` (see ``attacks/make_attacks.py``), run two at a time next to an honest student,
   whose scores must be exactly those it gets alone;
 * sanitizing (nothing of the instructor's leaks into what the student gets back).
@@ -54,7 +54,8 @@ _BWRAP_MISSING = _ensure_bwrap()
 if _BWRAP_MISSING:
     warnings.warn(f"SECURITY TESTS DEGRADED: {_BWRAP_MISSING}; bwrap-specific tests are skipped", stacklevel=1)
 
-from chemdl_utils.grading import grader as trusted_tests, isolation, redact as trusted_sanitize  # noqa: E402
+from chemdl_utils.grading import grader, isolation, redact  # noqa: E402
+from chemdl_utils.grading.limits import LEVELS as ALL_LEVELS, Limits, coerce_limits  # noqa: E402
 from chemdl_utils.grading.codec import CodecError, dumps, loads  # noqa: E402
 
 LEVELS = isolation.available_levels()
@@ -125,7 +126,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-LIMITS = isolation.SandboxLimits(cell_timeout=5, notebook_timeout=120, memory_bytes=3 * 2**30, max_processes=48,
+LIMITS = Limits(cell_timeout=5, notebook_timeout=120, memory_bytes=3 * 2**30, max_processes=48,
                                  max_output_bytes=64 * 1024, max_total_output_bytes=512 * 1024,
                                  max_message_bytes=2 * 2**20)
 
@@ -145,7 +146,7 @@ def _workdir(base: Path, name: str, course: dict[str, Path]) -> Path:
 def _grade(base: Path, course: dict[str, Path], name: str, limits=LIMITS, torch: bool = False):
     wd = _workdir(base, name, course)
     source = course["source_torch"] if torch else course["source"]
-    result = trusted_tests.grade_notebook(source, ATTACKS / f"{name}.ipynb", wd, limits,
+    result = grader.grade_notebook(source, ATTACKS / f"{name}.ipynb", wd, limits,
                                           redact=[str(course["root"])])
     return result, wd
 
@@ -192,8 +193,8 @@ def graded(base, course, secret_env):
 
 
 def _run(level: str, wd: Path, argv: list[str], limits=None, **kw) -> subprocess.CompletedProcess:
-    lim = limits or isolation.SandboxLimits(level=level, protected_paths=kw.pop("protected", ()))
-    cmd, env = isolation._wrap(argv, wd, isolation.coerce_limits(lim), level)
+    lim = limits or Limits(level=level, protected_paths=kw.pop("protected", ()))
+    cmd, env = isolation._wrap(argv, wd, coerce_limits(lim), level)
     try:
         return subprocess.run(cmd, env=env, cwd=wd, capture_output=True, text=True, timeout=60, **kw)
     finally:
@@ -202,7 +203,7 @@ def _run(level: str, wd: Path, argv: list[str], limits=None, **kw) -> subprocess
 
 def test_detect_isolation_picks_the_strongest_level_and_reports_it():
     level = isolation.detect_isolation()
-    assert level in isolation.LEVELS
+    assert level in ALL_LEVELS
     assert level == LEVELS[0], (level, LEVELS)
     if not _BWRAP_MISSING:
         assert level == "bwrap", f"bubblewrap is installed but the grader would use {level!r}"
@@ -307,7 +308,7 @@ def test_sandbox_has_no_network(level, base, course):
 @pytest.mark.parametrize("level", [_level_param(lvl) for lvl in ("bwrap", "unshare")])
 def test_process_and_memory_limits_stop_bombs_and_leave_nothing_behind(level, base, course):
     wd = _workdir(base, f"bomb-{level}", course)
-    lim = isolation.SandboxLimits(level=level, max_processes=24, memory_bytes=512 * 2**20)
+    lim = Limits(level=level, max_processes=24, memory_bytes=512 * 2**20)
     code = ("import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n            time.sleep(300)\n"
             "            os._exit(0)\n        n += 1\nexcept OSError as e:\n    print('forks stopped at', n)\n"
             "try:\n    b = bytearray(2 * 2**30)\n    print('ALLOCATED')\nexcept MemoryError:\n    print('memory limited')\n")
@@ -326,14 +327,14 @@ def test_user_level_refuses_world_readable_instructor_files(base, course):
     if os.geteuid() != 0:
         pytest.skip("the 'user' level needs root")
     wd = _workdir(base, "userlevel", course)
-    lim = isolation.SandboxLimits(protected_paths=(str(course["root"]),))
+    lim = Limits(protected_paths=(str(course["root"]),))
     with pytest.raises(isolation.IsolationError, match="readable by other users"):
         isolation._wrap(["/bin/true"], wd, lim, "user")
 
 
 def test_rlimits_level_still_limits_memory_and_scrubs_env(base, course, secret_env):
     wd = _workdir(base, "rlim", course)
-    lim = isolation.SandboxLimits(level="rlimits", memory_bytes=512 * 2**20)
+    lim = Limits(level="rlimits", memory_bytes=512 * 2**20)
     code = ("import os\ntry:\n    bytearray(2 * 2**30)\nexcept MemoryError:\n    print('memory limited')\n"
             f"print({SECRET_NAME!r} in os.environ)\n")
     proc = _run("rlimits", wd, [sys.executable, "-c", code], limits=lim)
@@ -409,7 +410,7 @@ def test_monkeypatched_numpy_and_check_helpers_do_not_help(graded):
 
 
 def test_monkeypatched_torch_allclose_does_not_help(base, course):
-    lim = isolation.SandboxLimits(**{**LIMITS.__dict__, "cell_timeout": 60})  # importing torch takes a while
+    lim = Limits(**{**LIMITS.__dict__, "cell_timeout": 60})  # importing torch takes a while
     good, _ = _grade(base, course, "torch_good", limits=lim, torch=True)
     assert good.status == "ok" and good.total == 5, [(s.grade_id, s.message) for s in good.scores]
     bad, _ = _grade(base, course, "torch_patch", limits=lim, torch=True)
@@ -498,11 +499,11 @@ def test_infinite_loop_times_out_that_cell_only(graded):
 
 
 def test_notebook_time_limit_leaves_no_partial_grade(base, course):
-    lim = isolation.SandboxLimits(**{**LIMITS.__dict__, "cell_timeout": 60, "notebook_timeout": 8})
+    lim = Limits(**{**LIMITS.__dict__, "cell_timeout": 60, "notebook_timeout": 8})
     result, _ = _grade(base, course, "infinite_loop", limits=lim)
     assert result.status == "timeout" and result.scores == [] and result.notebook is None
     assert "time limit" in result.reason
-    assert trusted_tests.secure_execute(ATTACKS / "infinite_loop.ipynb", _workdir(base, "nt", course), lim,
+    assert grader.secure_execute(ATTACKS / "infinite_loop.ipynb", _workdir(base, "nt", course), lim,
                                         course["source"]).status == "timeout"
 
 
@@ -521,7 +522,7 @@ def test_no_sandbox_processes_survive(graded):
 
 @pytest.mark.parametrize("level", [_level_param("unshare")])
 def test_fallback_level_grades_and_confines(level, base, course, secret_env):
-    lim = isolation.SandboxLimits(**{**LIMITS.__dict__, "level": level})
+    lim = Limits(**{**LIMITS.__dict__, "level": level})
     good, _ = _grade(base, course, "good", limits=lim)
     assert good.isolation == level and _scores(good) == MAX
     cheat, _ = _grade(base, course, "eq_cheat", limits=lim)
@@ -546,13 +547,13 @@ def test_sanitize_removes_hidden_tests_paths_and_secrets(course, secret_env):
                                         text=f"{course['root']}/solutions {SECRET_VALUE} "
                                              "assert add(20, 22) == 42, 'add(20, 22) should be 42'")])
     nb.cells.append(leaky)
-    clean = trusted_sanitize.sanitize_notebook(nb, source, redact=[str(course["root"])])
+    clean = redact.sanitize_notebook(nb, source, redact=[str(course["root"])])
     text = _text(clean)
     for needle in (str(course["root"]), SECRET_VALUE, "BEGIN HIDDEN TESTS", "add(20, 22) should be 42"):
         assert needle not in text, needle
     assert "print(1)" in text
     html = f"<pre>{course['root']}/x &#x27;{SECRET_VALUE}&#x27; assert add(20, 22) == 42, &#x27;add(20, 22) should be 42&#x27;</pre>"
-    out = trusted_sanitize.sanitize_html(html, source, redact=[str(course["root"])])
+    out = redact.sanitize_html(html, source, redact=[str(course["root"])])
     assert str(course["root"]) not in out and SECRET_VALUE not in out and "should be 42" not in out
 
 
@@ -566,9 +567,9 @@ def test_failed_hidden_test_shows_its_message_not_its_code(base, course):
 
 
 def test_scores_always_within_bounds():
-    s = trusted_tests.TestVerdict("x", 99, 2, True, "passed")
+    s = grader.TestVerdict("x", 99, 2, True, "passed")
     assert s.points == 2
-    s = trusted_tests.TestVerdict("x", -3, 2, False, "no")
+    s = grader.TestVerdict("x", -3, 2, False, "no")
     assert s.points == 0
 
 
@@ -610,7 +611,6 @@ def test_autograde_pipeline_end_to_end(tmp_path, monkeypatch, secret_env):
         sys.path.pop(0)
     from chemdl_utils.grading import autograde
     from chemdl_utils.grading.collect import write_timestamp
-    from chemdl_utils.grading.limits import Limits
     from chemdl_utils.grading.gradebook import open_gradebook
     from chemdl_utils.grading.release import release_assignment
 
@@ -670,5 +670,5 @@ def test_autograde_pipeline_end_to_end(tmp_path, monkeypatch, secret_env):
         for page in pages:
             raw = page.read_text()
             assert "Cl2" not in raw and "HIDDEN TESTS" not in raw, student  # the graded copy was clean already
-            html = trusted_sanitize.sanitize_html(raw, src_nb, redact=[str(course.root)])
+            html = redact.sanitize_html(raw, src_nb, redact=[str(course.root)])
             assert str(course.root) not in html and SECRET_VALUE not in html, student

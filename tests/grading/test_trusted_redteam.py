@@ -25,7 +25,8 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from chemdl_utils.grading import codec as trusted_codec, grader as trusted_tests, isolation
+from chemdl_utils.grading import bridge, codec, grader, isolation
+from chemdl_utils.grading.limits import Limits
 from chemdl_utils.grading.hidden import hidden_test_blocks, remove_hidden_tests
 from chemdl_utils.grading.codec import CodecError
 from chemdl_utils.grading.redact import sanitize_notebook
@@ -91,7 +92,7 @@ def _submission(**answers: str) -> nbformat.NotebookNode:
     return nb
 
 
-LIMITS = isolation.SandboxLimits(cell_timeout=10, notebook_timeout=45, memory_bytes=3 * 2**30, max_processes=48)
+LIMITS = Limits(cell_timeout=10, notebook_timeout=45, memory_bytes=3 * 2**30, max_processes=48)
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +103,12 @@ def scratch() -> Path:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _grade(scratch: Path, submission: nbformat.NotebookNode, limits=LIMITS) -> trusted_tests.SecureGradeResult:
+def _grade(scratch: Path, submission: nbformat.NotebookNode, limits=LIMITS) -> grader.SecureGradeResult:
     wd = Path(tempfile.mkdtemp(dir=scratch))
-    return trusted_tests.grade_notebook(_source(), submission, wd, limits)
+    return grader.grade_notebook(_source(), submission, wd, limits)
 
 
-def _points(result: trusted_tests.SecureGradeResult) -> dict[str, float]:
+def _points(result: grader.SecureGradeResult) -> dict[str, float]:
     assert result.status == "ok", result.reason
     return {s.grade_id: s.points for s in result.scores}
 
@@ -116,11 +117,11 @@ def _points(result: trusted_tests.SecureGradeResult) -> dict[str, float]:
 
 
 def test_a_module_named_like_the_cli_is_never_imported_for_a_student():
-    assert trusted_tests._trusted_module("chemdl_utils.__main__") is None
-    assert trusted_tests._trusted_module("chemdl_utils.cli") is None
-    assert trusted_tests._trusted_module("os") is None
-    assert trusted_tests._trusted_module("numpy") is np
-    assert "chemdl_utils.__main__" not in trusted_tests.BINDABLE_MODULES
+    assert bridge._trusted_module("chemdl_utils.__main__") is None
+    assert bridge._trusted_module("chemdl_utils.cli") is None
+    assert bridge._trusted_module("os") is None
+    assert bridge._trusted_module("numpy") is np
+    assert "chemdl_utils.__main__" not in bridge.BINDABLE_MODULES
 
 
 def test_importing_the_package_main_module_does_not_run_the_command():
@@ -146,7 +147,7 @@ def test_a_student_slow_only_under_the_grader_does_not_delay_a_classmate(scratch
             "def square(v):\n    _calls[0] += 1\n    if _calls[0] > 1:\n        time.sleep(18)\n    return v * v")
     # a shared lock would make the honest student wait up to 4 x 18 s for the slow one's hidden tests,
     # past this 75 s limit; alone, even on a busy machine, grading the honest one takes far less
-    limits = isolation.SandboxLimits(cell_timeout=20, notebook_timeout=75, memory_bytes=3 * 2**30, max_processes=48)
+    limits = Limits(cell_timeout=20, notebook_timeout=75, memory_bytes=3 * 2**30, max_processes=48)
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
         slow_f = pool.submit(_grade, scratch, _submission(slow=slow), limits)
         time.sleep(1.0)
@@ -186,42 +187,42 @@ def _npy_header(shape: tuple[int, ...]) -> str:
 
 def test_a_tiny_payload_declaring_a_huge_array_is_refused_before_allocation():
     with pytest.raises(CodecError, match="larger than the grader accepts"):
-        trusted_codec.decode({"t": "nd", "v": _npy_header((10**10,))})
+        codec.decode({"t": "nd", "v": _npy_header((10**10,))})
     with pytest.raises(CodecError, match="does not hold the data"):
-        trusted_codec.decode({"t": "torch", "v": _npy_header((1000,))})
+        codec.decode({"t": "torch", "v": _npy_header((1000,))})
 
 
 def test_a_huge_linear_layer_or_graph_is_refused_before_allocation():
-    layer = trusted_codec.encode(torch.nn.Linear(3, 2))
+    layer = codec.encode(torch.nn.Linear(3, 2))
     forged = copy.deepcopy(layer)
     forged["args"]["v"][0][1]["v"] = forged["args"]["v"][1][1]["v"] = "200000"
     with pytest.raises(CodecError, match="larger than the grader accepts"):
-        trusted_codec.decode(forged)
+        codec.decode(forged)
     wrong_shape = copy.deepcopy(layer)
     wrong_shape["args"]["v"][0][1]["v"] = "4"
     with pytest.raises(CodecError, match="does not fit"):
-        trusted_codec.decode(wrong_shape)
-    rebuilt = trusted_codec.decode(layer)
+        codec.decode(wrong_shape)
+    rebuilt = codec.decode(layer)
     assert rebuilt.weight.device.type == "cpu" and rebuilt.weight.shape == (2, 3)
 
     from torch_geometric.data import Data
 
     with pytest.raises(CodecError, match="nodes"):
-        trusted_codec.decode(trusted_codec.encode(Data(x=torch.zeros(2, 1), num_nodes=200_000_000)))
+        codec.decode(codec.encode(Data(x=torch.zeros(2, 1), num_nodes=200_000_000)))
     with pytest.raises(CodecError, match="outside"):
-        trusted_codec.decode(trusted_codec.encode(Data(x=torch.zeros(2, 1),
+        codec.decode(codec.encode(Data(x=torch.zeros(2, 1),
                                                        edge_index=torch.tensor([[0], [10**9]]))))
 
 
 def test_one_submission_cannot_send_the_grader_unbounded_data(scratch):
     big = "def square(v):\n    import numpy as np\n    return np.ones(2_000_000)"
     limits = copy.copy(LIMITS)
-    old = trusted_tests.MAX_RECEIVED_BYTES
-    trusted_tests.MAX_RECEIVED_BYTES = 10 * 2**20  # one call sends ~21 MiB of base64
+    old = grader.MAX_RECEIVED_BYTES
+    grader.MAX_RECEIVED_BYTES = 10 * 2**20  # one call sends ~21 MiB of base64
     try:
         result = _grade(scratch, _submission(slow=big), limits)
     finally:
-        trusted_tests.MAX_RECEIVED_BYTES = old
+        grader.MAX_RECEIVED_BYTES = old
     failed = {s.grade_id: s.message for s in result.scores if not s.passed}
     assert "test_slow" in failed and "MiB" in failed["test_slow"], failed
 
@@ -234,12 +235,12 @@ def test_molecules_reach_the_student_exactly_as_the_test_built_them():
 
     mol = Chem.MolFromSmiles("[NH4+]")
     mol.SetProp("note", "kept")
-    back = trusted_codec.decode(trusted_codec.encode(mol))
+    back = codec.decode(codec.encode(mol))
     atom = back.GetAtomWithIdx(0)
     assert (atom.GetNumImplicitHs(), atom.GetNumExplicitHs(), atom.GetTotalNumHs()) == (0, 4, 4)
     assert back.GetProp("note") == "kept"
     with pytest.raises(CodecError):
-        trusted_codec.decode({"t": "mol", "v": base64.b64encode(b"not a molecule").decode()})
+        codec.decode({"t": "mol", "v": base64.b64encode(b"not a molecule").decode()})
 
 
 def test_copy_back_makes_in_place_changes_visible():
@@ -249,7 +250,7 @@ def test_copy_back_makes_in_place_changes_visible():
     t = torch.tensor([1.0, -1.0])
     items = [np.zeros(2), 3]
     graph = Data(x=torch.zeros(2, 1))
-    trusted_tests.copy_back([x, t, items, graph],
+    bridge.copy_back([x, t, items, graph],
                             [np.array([0.0, 2.0]), torch.tensor([1.0, 0.0]), [np.ones(2), 4],
                              Data(x=torch.ones(2, 1))])
     assert x.tolist() == [0.0, 2.0] and t.tolist() == [1.0, 0.0]
@@ -269,11 +270,11 @@ def test_wrong_answers_that_only_the_kernel_path_used_to_pass_now_fail(scratch):
 # --------------------------------------------------------------------------- hardening
 
 
-def _sandboxed(code: str, wd: Path, limits: isolation.SandboxLimits | None = None):
+def _sandboxed(code: str, wd: Path, limits: Limits | None = None):
     import subprocess
     import sys
 
-    cmd, env = isolation._wrap([sys.executable, "-c", code], wd, limits or isolation.SandboxLimits(), "bwrap")
+    cmd, env = isolation._wrap([sys.executable, "-c", code], wd, limits or Limits(), "bwrap")
     try:
         return subprocess.run(cmd, env=env, cwd=wd, capture_output=True, text=True, timeout=120)
     finally:
@@ -310,10 +311,10 @@ def test_a_notebook_cannot_fill_the_host_disk(scratch, bwrap_workdir):
               "            fh.write(b'x' * 2**20)\n"
               "            fh.flush()\n"
               "            time.sleep(0.02)  # a steady writer: the watch must stop it mid-way, even on a busy machine")
-    limits = isolation.SandboxLimits(cell_timeout=30, notebook_timeout=90, max_disk_bytes=64 * 2**20,
+    limits = Limits(cell_timeout=30, notebook_timeout=90, max_disk_bytes=64 * 2**20,
                                      max_file_bytes=100 * 2**20)
     wd = bwrap_workdir
-    result = trusted_tests.grade_notebook(_source(), _submission(slow=writer), wd, limits)
+    result = grader.grade_notebook(_source(), _submission(slow=writer), wd, limits)
     assert result.status == "ok", result.reason
     text = json_text(result.notebook)
     assert "MiB of files" in text, [n for n in result.notes]

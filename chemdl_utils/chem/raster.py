@@ -42,10 +42,23 @@ def _coords(mol: Chem.Mol, rotation: float) -> np.ndarray:
     rdDepictor.Compute2DCoords(mol, canonOrient=True)
     xy = mol.GetConformer().GetPositions()[:, :2]
     xy = xy - xy.mean(axis=0)
-    if rotation:
-        c, s = np.cos(np.deg2rad(rotation)), np.sin(np.deg2rad(rotation))
-        xy = xy @ np.array([[c, s], [-s, c]])
-    return xy
+    return _turn(xy, rotation) if rotation else xy
+
+
+def _turn(xy: np.ndarray, degrees: float) -> np.ndarray:
+    """``xy`` turned counter-clockwise by ``degrees``, computed the same way on every machine.
+
+    Element by element, not with a matrix product: BLAS kernels differ between CPUs and settings
+    (one with fused multiply-add rounds differently), and an atom on a pixel boundary then lands in
+    a different pixel. Quarter turns are exact (cosine and sine are exactly 0 or 1).
+    """
+    quarters = degrees / 90.0
+    if quarters == round(quarters):
+        c, s = ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[int(round(quarters)) % 4]
+    else:
+        c, s = float(np.cos(np.deg2rad(degrees))), float(np.sin(np.deg2rad(degrees)))
+    x, y = xy[:, 0], xy[:, 1]
+    return np.stack([x * c - y * s, x * s + y * c], axis=1)
 
 
 def molecule_extent(molecule: str | Chem.Mol) -> float:
@@ -90,7 +103,7 @@ def rasterize_molecule(
     if "bond_order" in index:
         for bond in mol.GetBonds():
             a, b = xy[bond.GetBeginAtomIdx()], xy[bond.GetEndAtomIdx()]
-            n = max(2, int(np.ceil(np.linalg.norm(b - a) / resolution * 2)) + 1)
+            n = max(2, int(np.ceil(np.hypot(*(b - a)) / resolution * 2)) + 1)  # (not BLAS: see _turn)
             pts = np.floor((a + np.linspace(0, 1, n)[:, None] * (b - a)) / resolution + size / 2).astype(int)
             image[index["bond_order"], pts[:, 1], pts[:, 0]] = bond.GetBondTypeAsDouble()
     for atom, (col, row) in zip(mol.GetAtoms(), pix):

@@ -171,6 +171,34 @@ def test_released_notebook_in_a_real_kernel_shows_one_line_per_test_cell(tmp_pat
     assert q3[0].startswith("CheckFailed: Q3 is not answered yet: replace `raise NotImplementedError()`"), q3
 
 
+def test_the_sandboxed_grader_says_which_questions_are_not_answered(tmp_path: Path) -> None:
+    """Feedback from ``chemdl grade`` (tests evaluated outside the student's sandboxed kernel) reads
+    like the student's own run: one "not answered yet" line per question, naming the missing name."""
+    import shutil
+
+    from chemdl_utils.grading import grader
+    from chemdl_utils.grading.limits import Limits
+
+    released = nbformat.read(REPO / "exercises" / "neurons" / "neurons.ipynb", as_version=4)
+    source = nbformat.read(REPO / "solutions" / "neurons" / "neurons.ipynb", as_version=4)
+    workdir = tmp_path / "work"
+    shutil.copytree(REPO / "exercises" / "neurons", workdir)
+    os.chmod(tmp_path, 0o711)
+    result = grader.grade_notebook(source, nbformat.from_dict(json.loads(json.dumps(released))), workdir,
+                                   Limits(cell_timeout=60, notebook_timeout=300), released=released)
+    assert result.status == "ok", result.reason
+    messages = {v.grade_id: v.message for v in result.scores}
+    assert set(messages) >= {"q1-tests", "q2-tests", "q6-tests"} and result.total == 0
+    for grade_id, message in messages.items():
+        number = re.fullmatch(r"q(\w+)-tests", grade_id).group(1)
+        assert message.startswith(f"CheckFailed: Q{number} is not answered yet: "), message
+    assert messages["q1-tests"].endswith("replace `raise NotImplementedError()` in the answer cell with your code.")
+    assert "`sigmoid` is not defined" in messages["q2-tests"] and "`losses` is not defined" in messages["q6-tests"]
+    shown = [o for c in result.notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q1-tests"
+             for o in c.get("outputs", [])]
+    assert [o.get("evalue") for o in shown] == [messages["q1-tests"]]  # the feedback shows that one line
+
+
 def test_every_test_cell_of_every_assignment_is_a_question() -> None:
     """Each autograded test cell runs inside ``with question("Qn"):`` so its failures read as above."""
     for source in sorted((REPO / "solutions").glob("*/*.ipynb")):

@@ -61,7 +61,39 @@
         layout: fig.layout || {},
         frames: fig.frames || [],
         config: config
-      }).then(function (gd) { addKeyboardControls(Plotly, gd, index); });
+      }).then(function (gd) {
+        addKeyboardControls(Plotly, gd, index);
+        reachableToolbar(gd);
+        gd.on("plotly_afterplot", function () { reachableToolbar(gd); });  // plotly may redraw its toolbar
+      });
+    });
+  }
+
+  /* plotly's toolbar (zoom, pan, autoscale, reset, download) is made of <a> elements without href,
+   * which take no focus, and it shows only while the mouse is over the figure. Each button becomes
+   * a named button in the Tab order that Enter and Space press, and the toolbar shows while one of
+   * its buttons has focus. */
+  var TOOLBAR_STYLE = ".js-plotly-plot .plotly .modebar:focus-within{opacity:1!important}" +
+    ".js-plotly-plot .plotly .modebar-btn:focus-visible{outline:3px solid #0b5cad;outline-offset:1px}";
+
+  function reachableToolbar(gd) {
+    if (!document.getElementById("chemdl-plotly-toolbar-style")) {
+      var style = document.createElement("style");
+      style.id = "chemdl-plotly-toolbar-style";
+      style.textContent = TOOLBAR_STYLE;
+      document.head.appendChild(style);
+    }
+    Array.prototype.forEach.call(gd.querySelectorAll(".modebar-btn"), function (button) {
+      if (button.dataset.chemdlKeys) return;
+      button.dataset.chemdlKeys = "1";
+      button.setAttribute("tabindex", "0");
+      button.setAttribute("role", "button");
+      button.setAttribute("aria-label", button.getAttribute("data-title") || "figure tool");
+      button.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        button.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, view: window }));
+      });
     });
   }
 

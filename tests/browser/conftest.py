@@ -87,6 +87,18 @@ def screenshot_dir(repo_root: Path) -> Path:
     return folder
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Playwright's sync API holds an event loop in the process that starts it, for the whole
+    session: a second one (the hub test's) fails there, and worker processes forked from it (the
+    book executor's) hang. So every test that uses the shared ``browser`` runs on the book's xdist
+    worker: it must be marked ``xdist_group("book")``."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and \
+                not any(m.args[:1] == ("book",) for m in item.iter_markers("xdist_group")):
+            raise pytest.UsageError(f"{item.nodeid} uses the shared browser: mark it "
+                                    "@pytest.mark.xdist_group(\"book\")")
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_executable: Path):
     from playwright.sync_api import sync_playwright

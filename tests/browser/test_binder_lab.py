@@ -51,6 +51,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("book")  # the shared Playwright browser lives on the book's worker
 def test_a_book_page_opens_as_a_notebook_in_jupyterlab(browser, tmp_path: Path):
     settings = tmp_path / "app-settings"
     settings.mkdir()
@@ -86,7 +87,11 @@ def test_a_book_page_opens_as_a_notebook_in_jupyterlab(browser, tmp_path: Path):
         finally:
             page.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.terminate()  # the server shuts down the kernel the notebook started
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     assert Path(PAGE).name in shown["tabs"] and shown["editors"] == 0, shown
     assert shown["code"] >= 3 and shown["markdown"] >= 3, shown  # (JupyterLab draws cells as they scroll in)

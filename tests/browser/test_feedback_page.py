@@ -16,6 +16,7 @@ PAGE = r"""<html><head><title>Feedback</title></head><body>
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("book")  # the shared Playwright browser lives on the book's worker
 def test_feedback_math_is_drawn_offline_without_a_script(browser, tmp_path: Path):
     path = tmp_path / "feedback.html"
     path.write_text(sanitize_html(PAGE), encoding="utf-8")

@@ -20,6 +20,7 @@ FIGURE = {"data": [{"type": "scatter", "x": [0, 1, 2, 3], "y": [1, 3, 2, 4], "na
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("book")  # the shared Playwright browser lives on the book's worker
 def test_plotly_toolbar_is_reachable_and_usable_with_the_keyboard(browser, tmp_path: Path):
     shutil.copy(ASSETS / "plotly-loader.js", tmp_path / "plotly-loader.js")
     shutil.copy(_plotly_js(), tmp_path / "plotly.min.js")

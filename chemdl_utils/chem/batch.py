@@ -73,7 +73,7 @@ def _featurize_chunk(args: tuple[int, Sequence[object], Featurizer | None]) -> l
 
 @dataclass
 class _ChunkArrays:
-    """What a worker process sends back for one chunk: the arrays of all its graphs concatenated
+    """What a helper process sends back for one chunk: the arrays of all its graphs concatenated
     (a few large arrays pickle in microseconds; thousands of ``Data`` objects do not), the node
     and edge counts to split them, the input positions that worked, and the failures."""
 

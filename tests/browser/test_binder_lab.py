@@ -78,6 +78,10 @@ def test_a_book_page_opens_as_a_notebook_in_jupyterlab(browser, tmp_path: Path):
         try:
             page.goto(f"{base}/lab/tree/{PAGE}?token={token}")  # the path a Binder button opens
             page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+            # JupyterLab draws the cells one after another (and only those scrolled into view)
+            page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell').length >= 3"
+                                   " && document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell').length >= 3",
+                                   timeout=60_000)
             shown = page.evaluate("""() => ({
                 code: document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell').length,
                 markdown: document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell').length,
@@ -94,4 +98,4 @@ def test_a_book_page_opens_as_a_notebook_in_jupyterlab(browser, tmp_path: Path):
             server.kill()
             server.wait()
     assert Path(PAGE).name in shown["tabs"] and shown["editors"] == 0, shown
-    assert shown["code"] >= 3 and shown["markdown"] >= 3, shown  # (JupyterLab draws cells as they scroll in)
+    assert shown["code"] >= 3 and shown["markdown"] >= 3, shown

@@ -138,14 +138,16 @@ def _bromine_is_an_error(atom: Chem.Atom) -> float:
     return 0.0
 
 
-def _no_helpers_left(timeout: float = 10.0) -> bool:
+def _no_helpers_left(before: set, timeout: float = 10.0) -> bool:
+    """No child process started since ``before`` (a set of ``active_children()``) is still alive."""
     deadline = time.monotonic() + timeout
-    while multiprocessing.active_children() and time.monotonic() < deadline:
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not multiprocessing.active_children()
+    return not set(multiprocessing.active_children()) - before
 
 
 def test_molecules_of_a_helper_that_dies_are_featurized_in_the_calling_process():
+    before = set(multiprocessing.active_children())
     smiles = _shipped_smiles()[:400] + ["bad("]
     dying = Featurizer(extra_atom_features=(Feature("degree", _dies_in_a_helper),))
     serial = featurize_many(smiles, featurizer=dying, show_progress=False)
@@ -154,17 +156,18 @@ def test_molecules_of_a_helper_that_dies_are_featurized_in_the_calling_process()
     assert [f.index for f in parallel.failures] == [400]
     assert all(torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
                for a, b in zip(serial.graphs, parallel.graphs))
-    assert _no_helpers_left()
+    assert _no_helpers_left(before)
 
 
 def test_an_error_in_a_helper_is_raised_as_in_the_serial_path():
+    before = set(multiprocessing.active_children())
     smiles = ["CBr"] + ["CCO", "c1ccccc1O"] * 200  # the bromine is in the first chunk, a helper's
     strict = Featurizer(extra_atom_features=(Feature("bromine", _bromine_is_an_error),))
     with pytest.raises(RuntimeError, match="bromine"):
         featurize_many(smiles, featurizer=strict, show_progress=False)
     with pytest.raises(RuntimeError, match="bromine"):
         featurize_many(smiles, featurizer=strict, n_jobs=2, chunk_size=16, show_progress=False)
-    assert _no_helpers_left()
+    assert _no_helpers_left(before)
 
 
 def test_claims_cover_every_molecule_once_in_shrinking_chunks():

@@ -60,8 +60,7 @@ class FeaturizationResult:
 _Outcome = tuple[int, object, "Data | None", str]  # index, input, graph or None, reason
 
 
-def _featurize_chunk(args: tuple[int, Sequence[object], Featurizer | None]) -> list[_Outcome]:
-    start, chunk, featurizer = args
+def _featurize_chunk(start: int, chunk: Sequence[object], featurizer: Featurizer | None) -> list[_Outcome]:
     out: list[_Outcome] = []
     for offset, smi in enumerate(chunk):
         try:
@@ -85,25 +84,9 @@ class _ChunkArrays:
     indices: list[int]
     failures: list[tuple[int, str]]
     start: int = 0  # the chunk's first input position
-    size: int = 0  # and its number of inputs
 
 
-_WORKER_FEATURIZER: Featurizer | None = None
-
-
-def _init_worker(featurizer: Featurizer | None) -> None:
-    # Runs first in each helper process. The featurizer is inherited, not pickled, where processes
-    # fork (Linux), so featurizers with lambdas or RDKit methods as features work there.
-    global _WORKER_FEATURIZER
-    _WORKER_FEATURIZER = featurizer
-    # the objects inherited from the parent (torch, RDKit, ...) never die here: keep the cyclic
-    # garbage collector from walking them (CPU time, and copy-on-write of every page it touches)
-    gc.freeze()
-
-
-def _featurize_chunk_arrays(args: tuple[int, Sequence[object]]) -> _ChunkArrays:
-    start, chunk = args
-    featurizer = _WORKER_FEATURIZER
+def _featurize_chunk_arrays(start: int, chunk: Sequence[object], featurizer: Featurizer | None) -> _ChunkArrays:
     xs: list[np.ndarray] = []
     eis: list[np.ndarray] = []
     eas: list[np.ndarray] = []
@@ -126,7 +109,7 @@ def _featurize_chunk_arrays(args: tuple[int, Sequence[object]]) -> _ChunkArrays:
     if not xs:
         empty = np.zeros(0, dtype=np.int64)
         return _ChunkArrays(np.zeros((0, 6), np.float32), np.zeros((2, 0), np.int64), np.zeros((0, 2), np.float32),
-                            empty, empty, indices, failures)
+                            empty, empty, indices, failures, start)
     return _ChunkArrays(
         x=np.concatenate(xs),
         edge_index=np.concatenate(eis, axis=1),
@@ -135,6 +118,7 @@ def _featurize_chunk_arrays(args: tuple[int, Sequence[object]]) -> _ChunkArrays:
         num_edges=np.array([a.shape[1] for a in eis], dtype=np.int64),
         indices=indices,
         failures=failures,
+        start=start,
     )
 
 
@@ -179,8 +163,8 @@ def featurize_many(
     bar = progress(total=len(items), iterable=None, desc="featurizing", enabled=show_progress, unit="mol")
     try:
         if n_jobs == 1 or len(items) <= chunk_size:
-            chunks = ((i, items[i : i + chunk_size], featurizer) for i in range(0, len(items), chunk_size))
-            for outcomes in map(_featurize_chunk, chunks):
+            for start in range(0, len(items), chunk_size):
+                outcomes = _featurize_chunk(start, items[start : start + chunk_size], featurizer)
                 _collect(outcomes, result)
                 bar.update(len(outcomes))
         else:
@@ -210,9 +194,9 @@ def _featurize_shared(items: Sequence[object], featurizer: Featurizer | None, he
     started: list = []
     done: dict[int, list[_Outcome]] = {}  # first input position of a chunk -> its outcomes
 
-    def finish(start: int, outcomes: list[_Outcome], size: int) -> None:
+    def finish(start: int, outcomes: list[_Outcome]) -> None:  # one outcome per input
         done[start] = outcomes
-        bar.update(size)
+        bar.update(len(outcomes))
 
     def receive(timeout: float | None) -> None:
         for pipe in multiprocessing.connection.wait(list(pipes), timeout):
@@ -224,7 +208,7 @@ def _featurize_shared(items: Sequence[object], featurizer: Featurizer | None, he
                 del pipes[pipe]
                 pipe.close()
             else:
-                finish(message.start, _graphs_from_chunk(message, items), message.size)
+                finish(message.start, _graphs_from_chunk(message, items))
 
     try:
         for _ in range(helpers):
@@ -236,7 +220,7 @@ def _featurize_shared(items: Sequence[object], featurizer: Featurizer | None, he
             pipes[reader] = helper
         while (claim := claims.take_back()) is not None:
             start, stop = claim
-            finish(start, _featurize_chunk((start, items[start:stop], featurizer)), stop - start)
+            finish(start, _featurize_chunk(start, items[start:stop], featurizer))
             receive(timeout=0)
         while pipes:
             receive(timeout=None)
@@ -248,7 +232,7 @@ def _featurize_shared(items: Sequence[object], featurizer: Featurizer | None, he
         threading.Thread(target=_reap, args=(started,), daemon=True).start()
     spans = sorted((start, start + len(outcomes)) for start, outcomes in done.items())
     for start, stop in _gaps(spans, len(items)):  # molecules a helper claimed but did not send back
-        finish(start, _featurize_chunk((start, items[start:stop], featurizer)), stop - start)
+        finish(start, _featurize_chunk(start, items[start:stop], featurizer))
     return [done[start] for start in sorted(done)]
 
 
@@ -286,23 +270,25 @@ class _Claims:
     def _size(self, remaining: int) -> int:
         return min(remaining, max(8, min(self._largest, remaining // (2 * self._processes))))
 
-    def take_front(self) -> tuple[int, int] | None:
+    def _take(self, from_front: bool) -> tuple[int, int] | None:
         with self._lock:
-            remaining = self._back.value - self._front.value
-            if remaining <= 0:
+            front, back = self._front.value, self._back.value
+            if back <= front:
                 return None
-            start = self._front.value
-            self._front.value = start + self._size(remaining)
-            return start, self._front.value
+            size = self._size(back - front)
+            if from_front:
+                self._front.value = front + size
+                return front, front + size
+            self._back.value = back - size
+            return back - size, back
+
+    def take_front(self) -> tuple[int, int] | None:
+        """The next chunk from the front (``(start, stop)``), or None when nothing is left."""
+        return self._take(from_front=True)
 
     def take_back(self) -> tuple[int, int] | None:
-        with self._lock:
-            remaining = self._back.value - self._front.value
-            if remaining <= 0:
-                return None
-            stop = self._back.value
-            self._back.value = stop - self._size(remaining)
-            return self._back.value, stop
+        """The next chunk from the back (``(start, stop)``), or None when nothing is left."""
+        return self._take(from_front=False)
 
 
 def _helper_main(items: Sequence[object], featurizer: Featurizer | None, claims: _Claims, pipe) -> None:
@@ -310,16 +296,18 @@ def _helper_main(items: Sequence[object], featurizer: Featurizer | None, claims:
 
     A thread sends the results, so that the featurizing never waits for the other end to read.
     """
-    _init_worker(featurizer)
+    # the objects inherited from the parent (torch, RDKit, ...) never die here: keep the cyclic
+    # garbage collector from walking them (CPU time, and copy-on-write of every page it touches).
+    # The featurizer is inherited, not pickled, where processes fork (Linux), so featurizers with
+    # lambdas or RDKit methods as features work there.
+    gc.freeze()
     outbox: queue.SimpleQueue = queue.SimpleQueue()
     sender = threading.Thread(target=_send_all, args=(outbox, pipe))
     sender.start()
     try:
         while (claim := claims.take_front()) is not None:
             start, stop = claim
-            arrays = _featurize_chunk_arrays((start, items[start:stop]))
-            arrays.start, arrays.size = start, stop - start
-            outbox.put(arrays)
+            outbox.put(_featurize_chunk_arrays(start, items[start:stop], featurizer))
     finally:  # after an error the chunk is not sent: the parent featurizes it and raises there
         outbox.put(None)
         sender.join()

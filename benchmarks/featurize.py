@@ -148,7 +148,6 @@ def scaling(smiles: Sequence[str], repeats: int) -> dict[str, float]:
     return out
 
 
-
 def run(quick: bool = False, limit: int | None = None, repeats: int | None = None,
         scaling_molecules: int | None = None) -> list[tuple[str, str, str]]:
     """Print the measurements; return the summary rows ``(name, figure, anchor)``."""

@@ -33,7 +33,6 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import isolation
-# the bridge's names are part of the grader's surface (the security tests reach them here)
 from .bridge import KernelBridge
 from .hidden_tests import TestVerdict, run_hidden_tests, test_cells, trusted_imports
 from .kernel import DiskWatch, OutputBudget, limited_client, sandboxed_kernel_manager, shutdown

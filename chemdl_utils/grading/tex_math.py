@@ -66,6 +66,8 @@ def _mathml(tex: str, display: bool) -> str | None:
 
 def _typeset_text(text: str) -> str:
     """One text node of the page (HTML-escaped) with its formulas as MathML."""
+    if "$" not in text and "\\" not in text:
+        return text
     out: list[str] = []
     position = 0
     for match in _FORMULA.finditer(text):
@@ -89,7 +91,7 @@ def typeset(page: str) -> str:
     position = 0
     for tag in _TAG.finditer(page):
         text = page[position:tag.start()]
-        out.append(_typeset_text(text) if not inside and ("$" in text or "\\" in text) else text)
+        out.append(text if inside else _typeset_text(text))
         out.append(tag.group(0))
         name = tag.group(2).lower()
         if name in _LEAVE_ALONE and not tag.group(3):
@@ -100,5 +102,5 @@ def typeset(page: str) -> str:
                 inside.append(name)
         position = tag.end()
     text = page[position:]
-    out.append(_typeset_text(text) if not inside and ("$" in text or "\\" in text) else text)
+    out.append(text if inside else _typeset_text(text))
     return "".join(out)
